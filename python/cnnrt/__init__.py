@@ -1,0 +1,1 @@
+"""cnnrt: a CNN inference engine."""
