@@ -1,0 +1,150 @@
+// cnnrt._engine: the pybind11 face of the C++ engine (see engine/STEPS.md for the contract).
+// Every C++ exception surfaces as ValueError; run() checks its inputs and releases the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <stdexcept>
+
+#include "cnnrt/plan.h"
+#include "cnnrt/version.h"
+
+namespace py = pybind11;
+using cnnrt::Attr;
+using cnnrt::Attrs;
+using cnnrt::Plan;
+using cnnrt::Shape;
+
+namespace {
+
+using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+// int, float, str, list[int] or list[float] (numpy scalars and 1-D arrays too) -> Attr.
+Attr to_attr(const std::string& key, const py::handle& o) {
+  auto is_int = [](const py::handle& h) { return !PyFloat_Check(h.ptr()) && PyIndex_Check(h.ptr()); };
+  auto is_num = [&](const py::handle& h) { return PyFloat_Check(h.ptr()) || is_int(h) || py::hasattr(h, "__float__"); };
+  if (py::isinstance<py::str>(o)) return o.cast<std::string>();
+  if (is_int(o)) return static_cast<int64_t>(py::int_(py::reinterpret_borrow<py::object>(o)));
+  if (is_num(o) && !py::isinstance<py::array>(o)) return o.cast<double>();
+  py::object seq = py::reinterpret_borrow<py::object>(o);
+  if (py::isinstance<py::array>(o)) seq = seq.attr("tolist")();
+  if (py::isinstance<py::list>(seq) || py::isinstance<py::tuple>(seq)) {
+    bool ints = true;
+    for (auto item : seq) {
+      if (!is_num(item)) throw std::invalid_argument("attribute '" + key + "': list items must be numbers");
+      ints = ints && is_int(item);
+    }
+    if (ints) {
+      std::vector<int64_t> v;
+      for (auto item : seq) v.push_back(static_cast<int64_t>(py::int_(py::reinterpret_borrow<py::object>(item))));
+      return v;
+    }
+    std::vector<double> v;
+    for (auto item : seq) v.push_back(item.cast<double>());
+    return v;
+  }
+  throw std::invalid_argument("attribute '" + key + "' has an unsupported type " +
+                              std::string(py::str(py::type::of(o).attr("__name__"))));
+}
+
+// A graph input as a dense float32 array of the expected shape, else ValueError.
+FloatArray as_input(const Plan& p, size_t i, const py::handle& obj) {
+  py::array raw = py::array::ensure(obj);
+  if (!raw) throw std::invalid_argument("input " + std::to_string(i) + " is not an array");
+  const char kind = raw.dtype().kind();
+  if (kind != 'f' && kind != 'i' && kind != 'u' && kind != 'b')
+    throw std::invalid_argument("input " + std::to_string(i) + ": dtype " +
+                                std::string(py::str(raw.dtype())) + " is not float32");
+  FloatArray a = FloatArray::ensure(raw);
+  if (!a) throw std::invalid_argument("input " + std::to_string(i) + " cannot be converted to float32");
+  Shape got(a.shape(), a.shape() + a.ndim());
+  if (got != p.input_shape(i))
+    throw std::invalid_argument("input " + std::to_string(i) + ": expected shape " +
+                                cnnrt::shape_str(p.input_shape(i)) + ", got " + cnnrt::shape_str(got));
+  return a;
+}
+
+py::list run(const Plan& p, const py::sequence& inputs) {
+  if (!p.compiled()) throw std::invalid_argument("run: the plan is not compiled");
+  if (inputs.size() != p.num_inputs())
+    throw std::invalid_argument("run: expected " + std::to_string(p.num_inputs()) + " inputs, got " +
+                                std::to_string(inputs.size()));
+  std::vector<FloatArray> keep;
+  std::vector<const float*> in;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    keep.push_back(as_input(p, i, inputs[i]));
+    in.push_back(keep.back().data());
+  }
+  py::list result;
+  std::vector<float*> out;
+  for (size_t i = 0; i < p.num_outputs(); ++i) {
+    py::array_t<float> a(p.output_shape(i));
+    out.push_back(a.mutable_data());
+    result.append(a);
+  }
+  {
+    py::gil_scoped_release release;
+    p.run(in, out);
+  }
+  return result;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_engine, m) {
+  m.doc() = "cnnrt's C++ inference engine: Plan (values, constants, steps) -> compile -> run";
+  m.attr("version") = CNNRT_VERSION;
+  // Every C++ failure is a ValueError: bad graphs, shapes, attributes, even allocation failures.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const py::error_already_set&) {
+      throw;
+    } catch (const py::builtin_exception&) {
+      throw;
+    } catch (const std::exception& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+
+  m.def("cpu_features", [] {
+    py::dict d;
+    for (auto isa : {cnnrt::Isa::Ref, cnnrt::Isa::Portable, cnnrt::Isa::Avx2, cnnrt::Isa::Avx512})
+      d[cnnrt::isa_name(isa)] = cnnrt::isa_supported(isa);
+    d["best"] = cnnrt::isa_name(cnnrt::detect_isa());
+    return d;
+  }, "The ISAs this CPU (and OS) supports, and the best one.");
+
+  py::class_<Plan>(m, "Plan")
+      .def(py::init<>())
+      .def("add_value", &Plan::add_value, py::arg("vid"), py::arg("shape"))
+      .def("add_constant", [](Plan& p, int vid, const py::handle& obj) {
+             py::array raw = py::array::ensure(obj);
+             if (!raw || std::string("fiub").find(raw.dtype().kind()) == std::string::npos)
+               throw std::invalid_argument("add_constant: vid " + std::to_string(vid) + " needs a numeric array");
+             FloatArray a = FloatArray::ensure(raw);
+             p.add_constant(vid, Shape(a.shape(), a.shape() + a.ndim()), a.data());
+           }, py::arg("vid"), py::arg("array"))
+      .def("add_step", [](Plan& p, const std::string& op, const std::vector<int>& inputs,
+                          const std::vector<int>& outputs, const py::dict& attrs, const std::string& name) {
+             Attrs a;
+             for (auto kv : attrs) {
+               const std::string key = py::str(kv.first);
+               try {
+                 a.set(key, to_attr(key, kv.second));
+               } catch (const std::exception& e) {
+                 throw std::invalid_argument("step '" + name + "' (" + op + "): " + e.what());
+               }
+             }
+             p.add_step(op, inputs, outputs, a, name);
+           }, py::arg("op"), py::arg("inputs"), py::arg("outputs"), py::arg("attrs") = py::dict(),
+           py::arg("name") = "")
+      .def("set_io", &Plan::set_io, py::arg("inputs"), py::arg("outputs"))
+      .def("compile", &Plan::compile, py::arg("num_threads") = 0, py::arg("isa") = "auto")
+      .def("run", &run, py::arg("inputs"))
+      .def_property_readonly("arena_bytes", &Plan::arena_bytes)
+      .def_property_readonly("naive_bytes", &Plan::naive_bytes)
+      .def("step_kernels", &Plan::step_kernels)
+      .def_property_readonly("isa", &Plan::isa)
+      .def_property_readonly("num_threads", &Plan::num_threads);
+}

@@ -1,0 +1,78 @@
+"""Per-layer and total costs of a graph with concrete shapes.
+
+Conventions (DESIGN.md): MACs count multiply-accumulates of conv/gemm/matmul; FLOPs = 2 x MACs
+plus the elementwise work (bias, BN, activations, adds, pooling, softmax); params = elements of
+weights and biases (BatchNorm's scale and bias, counted before folding as papers do; its running
+statistics are buffers, not parameters). Data-movement ops cost bytes, not FLOPs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import Graph
+from ..ir.ops import Cost, node_cost
+
+
+@dataclass
+class LayerCost:
+    name: str
+    op: str
+    shape: tuple
+    cost: Cost
+    origin: list
+
+
+def account(graph: Graph) -> tuple[list[LayerCost], Cost]:
+    rows = [LayerCost(n.name, _describe(n), n.outputs[0].shape, node_cost(n), list(n.origin))
+            for n in graph.nodes]
+    total = Cost()
+    for r in rows:
+        total = total + r.cost
+    return rows, total
+
+
+def _describe(n) -> str:
+    a = n.attrs
+    if n.op == "conv":
+        k = n.inputs[1].shape
+        s = f"conv{k[2]}x{k[3]}"
+        if a.get("strides", [1, 1]) != [1, 1]:
+            s += f"/s{a['strides'][0]}"
+        if a.get("group", 1) > 1:
+            s += "/dw" if a["group"] == k[0] and k[1] == 1 else f"/g{a['group']}"
+    elif n.op in ("activation",):
+        s = a["act"]
+    elif n.op == "binary":
+        s = a["kind"]
+    else:
+        s = n.op
+    if n.op != "activation" and a.get("act", "none") != "none":
+        s += "+" + a["act"]
+    if n.op in ("conv", "gemm") and n.input(3) is not None:
+        s += "+add" + ("+" + a["post_act"] if a.get("post_act", "none") != "none" else "")
+    if n.op == "concat" and a.get("inplace"):
+        s += "(in place)"
+    return s
+
+
+def _num(x: int) -> str:
+    for unit, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(x) >= div:
+            return f"{x / div:.2f}{unit}"
+    return str(x)
+
+
+def format_table(rows: list[LayerCost], total: Cost, title: str = "") -> str:
+    name_w = min(max([len(r.name) for r in rows] + [5]), 40)
+    op_w = max([len(r.op) for r in rows] + [2])
+    head = f"{'layer':<{name_w}}  {'op':<{op_w}}  {'output shape':<20} {'params':>9} {'MACs':>9} {'FLOPs':>9}"
+    lines = [title] if title else []
+    lines += [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r.name[:name_w]:<{name_w}}  {r.op:<{op_w}}  {str(tuple(r.shape)):<20} "
+                     f"{_num(r.cost.params):>9} {_num(r.cost.macs):>9} {_num(r.cost.flops):>9}")
+    lines.append("-" * len(head))
+    lines.append(f"{'total':<{name_w}}  {'':<{op_w}}  {'':<20} {_num(total.params):>9} "
+                 f"{_num(total.macs):>9} {_num(total.flops):>9}")
+    return "\n".join(lines)

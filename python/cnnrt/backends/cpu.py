@@ -1,0 +1,180 @@
+"""The `cpu` backend: lowers an optimized graph onto the C++ engine's steps (engine/STEPS.md).
+
+Lowering is attribute translation only; the engine packs weights, plans memory and picks
+kernels by CPUID at compile time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import BackendError, InputError, UnsupportedOpError
+from ..ir import Graph, Node, Value
+from ..ir.ops import pad_amounts, reduce_axes, slice_params
+from .base import Backend, CompileOptions, Executable
+
+ACT_KEYS = ("act", "alpha", "beta", "post_act", "post_alpha", "post_beta")
+RESHAPES = ("reshape", "flatten", "squeeze", "unsqueeze")
+COPIES = ("identity", "dropout", "cast")
+
+
+def _engine():
+    try:
+        from .. import _engine
+    except ImportError as e:  # a source checkout without the built extension
+        raise BackendError(f"the cpu backend's C++ extension cnnrt._engine is not built ({e}); "
+                           "install the package with `pip install .`") from e
+    return _engine
+
+
+def _epilogue(a: dict) -> dict:
+    return {k: (str(a[k]) if k.endswith("act") else float(a[k])) for k in ACT_KEYS if k in a}
+
+
+def _step(n: Node) -> tuple[str, list[int], dict]:
+    """(engine op, which node inputs to pass, attrs) for one IR node."""
+    a, op = n.attrs, n.op
+    if op == "conv":
+        return "conv", [0, 1, 2, 3], {"strides": list(a.get("strides", [1, 1])), "pads": list(a.get("pads", [0] * 4)),
+                                      "dilations": list(a.get("dilations", [1, 1])), "group": int(a.get("group", 1)),
+                                      **_epilogue(a)}
+    if op == "gemm":
+        return "gemm", [0, 1, 2, 3], _epilogue(a)
+    if op == "matmul":
+        return "matmul", [0, 1], {}
+    if op == "activation":
+        return "activation", [0], _epilogue(a)
+    if op == "binary":
+        return "binary", [0, 1], {"kind": a["kind"], **_epilogue(a)}
+    if op == "batch_norm":
+        return "batch_norm", [0, 1, 2, 3, 4], {"epsilon": float(a.get("epsilon", 1e-5))}
+    if op in ("max_pool", "avg_pool"):
+        attrs = {"kernel": list(a["kernel"]), "strides": list(a.get("strides", [1, 1])),
+                 "pads": list(a.get("pads", [0] * 4))}
+        if op == "max_pool":
+            attrs["dilations"] = list(a.get("dilations", [1, 1]))
+        else:
+            attrs["count_include_pad"] = int(a.get("count_include_pad", 0))
+        return op, [0], attrs
+    if op in ("global_avg_pool", "global_max_pool"):
+        return op, [0], {}
+    if op == "reduce_mean":
+        return "reduce_mean", [0], {"axes": reduce_axes(n), "keepdims": int(a.get("keepdims", 1))}
+    if op == "lrn":
+        return "lrn", [0], {"size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
+                            "beta": float(a.get("beta", 0.75)), "bias": float(a.get("bias", 1.0))}
+    if op == "softmax":
+        return "softmax", [0], {"axis": int(a.get("axis", -1)) % len(n.inputs[0].shape)}
+    if op in RESHAPES:
+        return "reshape", [0], {}
+    if op == "transpose":
+        return "transpose", [0], {"perm": list(a["perm"])}
+    if op == "concat":
+        return "concat", list(range(len(n.inputs))), {"axis": int(a["axis"]) % len(n.outputs[0].shape),
+                                                      "inplace": int(a.get("inplace", 0))}
+    if op == "split":
+        return "split", [0], {"axis": int(a.get("axis", 0)) % len(n.inputs[0].shape), "sizes": list(a["sizes"])}
+    if op == "slice":
+        starts, steps, _ = slice_params(n)
+        return "slice", [0], {"starts": starts, "steps": steps}
+    if op == "pad":
+        value = n.input(2)
+        return "pad", [0], {"pads": pad_amounts(n), "mode": a.get("mode", "constant"),
+                            "value": float(value.const.ravel()[0]) if value is not None and value.const.size else 0.0}
+    if op == "gather":
+        axis = int(a.get("axis", 0)) % len(n.inputs[0].shape)
+        idx = np.asarray(n.inputs[1].const, dtype=np.int64)
+        idx = np.where(idx < 0, idx + n.inputs[0].shape[axis], idx)
+        return "gather", [0], {"axis": axis, "indices": idx.ravel().tolist(), "indices_shape": list(idx.shape)}
+    if op in COPIES:
+        return "copy", [0], {}
+    raise UnsupportedOpError(f"node {n.name!r}: op {op!r} has no cpu kernel")
+
+
+class CpuExecutable(Executable):
+    def __init__(self, graph: Graph, plan, vids: dict[int, int], report: dict):
+        self.graph, self.plan, self.report = graph, plan, report
+        self._in_ids = [id(v) for v in graph.inputs]
+        self._vids = vids
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        try:
+            outs = self.plan.run(inputs)
+        except ValueError as e:
+            raise InputError(f"{self.graph.source}: {e}") from None
+        # outputs that are constants or graph inputs never pass through the engine
+        by_id = dict(zip(self._in_ids, inputs))
+        result, it = [], iter(outs)
+        for v in self.graph.outputs:
+            if v.is_const:
+                result.append(np.array(v.const))
+            elif id(v) in by_id:
+                result.append(np.array(by_id[id(v)], dtype=np.float32))
+            else:
+                result.append(next(it))
+        return result
+
+
+class CpuBackend(Backend):
+    name = "cpu"
+    devices = ("cpu",)
+
+    def available(self) -> bool:
+        try:
+            _engine()
+            return True
+        except BackendError:
+            return False
+
+    def supports(self, node: Node) -> bool:
+        if node.op in ("shape", "constant_of_shape"):
+            return False
+        if node.op in ("conv", "gemm") and not node.inputs[1].is_const:
+            return False
+        return all(v is None or v.dtype == "float32" or i in _static_inputs(node)
+                   for i, v in enumerate([*node.inputs, *node.outputs]))
+
+    def compile(self, graph: Graph, options: CompileOptions) -> CpuExecutable:
+        eng = _engine()
+        plan = eng.Plan()
+        vids: dict[int, int] = {}
+
+        def vid(v: Value) -> int:
+            if id(v) not in vids:
+                vids[id(v)] = len(vids)
+                if v.is_const:
+                    plan.add_constant(vids[id(v)], np.ascontiguousarray(v.const, dtype=np.float32))
+                else:
+                    plan.add_value(vids[id(v)], [int(d) for d in v.shape])
+            return vids[id(v)]
+
+        for v in graph.inputs:
+            if v.dtype != "float32":
+                raise UnsupportedOpError(f"{graph.source}: input {v.name!r} has dtype {v.dtype}; "
+                                         "the cpu backend runs float32 models")
+            vid(v)
+        for n in graph.nodes:
+            if not self.supports(n):
+                raise UnsupportedOpError(f"{graph.source}: node {n.name!r} (op {n.op}, from "
+                                         f"{', '.join(n.origin) or 'the model'}) cannot run on the cpu "
+                                         f"backend (non-float32 data or non-constant weights)")
+            op, which, attrs = _step(n)
+            ins = [vid(n.inputs[i]) if i < len(n.inputs) and n.inputs[i] is not None else -1 for i in which]
+            while ins and ins[-1] == -1 and op not in ("conv", "gemm"):
+                ins.pop()
+            plan.add_step(op, ins, [vid(v) for v in n.outputs], attrs, n.name)
+        engine_outs = [v for v in graph.outputs if not v.is_const and v not in graph.inputs]
+        plan.set_io([vids[id(v)] for v in graph.inputs], [vid(v) for v in engine_outs])
+        try:
+            plan.compile(int(options.num_threads), options.isa)
+        except ValueError as e:
+            raise BackendError(f"{graph.source}: {e}") from None
+        report = {"backend": "cpu", "isa": plan.isa, "num_threads": plan.num_threads,
+                  "arena_bytes": plan.arena_bytes, "naive_bytes": plan.naive_bytes,
+                  "kernels": dict(zip([n.name for n in graph.nodes], plan.step_kernels()))}
+        return CpuExecutable(graph, plan, vids, report)
+
+
+def _static_inputs(node: Node) -> tuple[int, ...]:
+    from ..ir.ops import schema
+    return schema(node.op).static

@@ -1,0 +1,184 @@
+"""What the user holds: a loaded model that can run, predict and account for itself.
+
+Shape work is kept apart from running (XNNPACK's create/reshape/setup): the imported graph
+keeps its symbolic batch; each distinct set of input shapes is prepared (passes) and compiled
+(backend) once, cached, and then run as often as asked.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .accounting import account, format_table
+from .backends.base import CompileOptions, Executable
+from .backends.registry import get_backend
+from .errors import BackendError, ImageError, InputError
+from .ir import Graph
+from .labels import labels_for
+from .passes import prepare
+from .preprocess import Preprocess
+
+
+class Model:
+    def __init__(self, graph: Graph, backend: str = "cpu", *, optimize: bool = True,
+                 num_threads: int = 0, isa: str = "auto", preprocess: dict | Preprocess | None = None,
+                 labels=None):
+        self.graph = graph
+        self.backend = get_backend(backend)
+        if not self.backend.available():
+            raise BackendError(f"backend {backend!r} is not available on this machine")
+        self.optimize = optimize
+        self.options = CompileOptions(num_threads=num_threads, isa=isa)
+        if isinstance(preprocess, dict):
+            preprocess = Preprocess.from_dict(preprocess, source="given to load()")
+        self.preprocess = preprocess or Preprocess.from_metadata(graph.metadata)
+        self._labels = labels
+        self._compiled: dict[tuple, Executable] = {}
+        self._lock = threading.Lock()
+
+    # --- description ---------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[tuple[str, tuple, str]]:
+        return [(v.name, v.shape, v.dtype) for v in self.graph.inputs]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [v.name for v in self.graph.outputs]
+
+    @property
+    def metadata(self) -> dict:
+        return dict(self.graph.metadata)
+
+    # --- compile -------------------------------------------------------------------------
+    def compiled(self, shapes: dict[str, tuple] | None = None) -> Executable:
+        """The executable for these input shapes (symbolic dims default to 1), compiled once."""
+        shapes = shapes or {}
+        key = tuple(tuple(shapes.get(v.name, ())) for v in self.graph.inputs)
+        with self._lock:
+            exe = self._compiled.get(key)
+            if exe is None:
+                g = prepare(self.graph, shapes, optimize=self.optimize)
+                exe = self.backend.compile(g, self.options)
+                self._compiled[key] = exe
+        return exe
+
+    # --- run -----------------------------------------------------------------------------
+    def run(self, feeds) -> dict[str, np.ndarray]:
+        """Raw outputs by name. feeds: {input name: array}, or one array for a one-input model."""
+        arrays = self._check_feeds(feeds)
+        exe = self.compiled({v.name: a.shape for v, a in zip(self.graph.inputs, arrays)})
+        outs = exe.run(arrays)
+        return dict(zip(self.outputs, outs))
+
+    def _check_feeds(self, feeds) -> list[np.ndarray]:
+        names = [v.name for v in self.graph.inputs]
+        if not isinstance(feeds, dict):
+            if len(names) != 1:
+                raise InputError(f"{self.graph.source}: the model has inputs {names}; pass a dict")
+            feeds = {names[0]: feeds}
+        unknown = set(feeds) - set(names)
+        missing = [n for n in names if n not in feeds]
+        if unknown or missing:
+            raise InputError(f"{self.graph.source}: expected inputs {names}; "
+                             f"unknown {sorted(unknown)}, missing {missing}")
+        arrays = []
+        for v in self.graph.inputs:
+            a = np.asarray(feeds[v.name])
+            if a.dtype.kind != "f":
+                raise InputError(f"{self.graph.source}: input {v.name!r} must be floating point "
+                                 f"({v.dtype}), got {a.dtype}")
+            if v.shape is not None and a.ndim != len(v.shape):
+                raise InputError(f"{self.graph.source}: input {v.name!r} expects shape {tuple(v.shape)}, "
+                                 f"got {a.shape}")
+            arrays.append(np.ascontiguousarray(a, dtype=np.float32))
+        return arrays
+
+    # --- classify ------------------------------------------------------------------------
+    def predict(self, images, topk: int = 5):
+        """Top-k (label, probability) for one image, or a list of such lists for a batch.
+
+        images: a path, a PIL image, an HWC uint8 array, a preprocessed CHW/NCHW float array,
+        or a list of any of these (a batch)."""
+        batch, single = self._to_batch(images)
+        name = self.graph.inputs[0].name
+        logits = self.run({name: batch})[self.outputs[0]].reshape(len(batch), -1)
+        probs = logits if self._ends_in_softmax() else _softmax(logits)
+        labels = labels_for(self.graph.metadata, probs.shape[1], self._labels)
+        k = min(topk, probs.shape[1])
+        result = []
+        for p in probs:
+            top = np.argsort(-p, kind="stable")[:k]
+            result.append([(labels[i], float(p[i])) for i in top])
+        return result[0] if single else result
+
+    def _to_batch(self, images) -> tuple[np.ndarray, bool]:
+        if isinstance(images, np.ndarray) and images.dtype.kind == "f":
+            if images.ndim == 3:
+                return images[None].astype(np.float32), True
+            if images.ndim == 4:
+                return images.astype(np.float32), False
+            raise ImageError(f"a float array must be CHW or NCHW (preprocessed), got shape {images.shape}")
+        if isinstance(images, (list, tuple)):
+            if not images:
+                raise ImageError("empty list of images")
+            return np.stack([self._one(im) for im in images]), False
+        return self._one(images)[None], True
+
+    def _one(self, image) -> np.ndarray:
+        if isinstance(image, np.ndarray) and image.dtype.kind == "f":
+            if image.ndim != 3:
+                raise ImageError(f"a float image must be CHW (preprocessed), got shape {image.shape}")
+            return image.astype(np.float32)
+        return self.preprocess.image_to_tensor(image)
+
+    def _ends_in_softmax(self) -> bool:
+        out = self.graph.outputs[0]
+        return any(n.op == "softmax" and out in n.outputs for n in self.graph.nodes)
+
+    # --- insight -------------------------------------------------------------------------
+    def summary(self, batch: int = 1) -> "Summary":
+        """Per-layer params/MACs/FLOPs/shape for the graph as given, and the optimized totals."""
+        shapes = {v.name: tuple(batch if not isinstance(d, int) else d for d in v.shape)
+                  for v in self.graph.inputs if v.shape is not None}
+        given = prepare(self.graph, shapes, optimize=False)
+        optimized = prepare(self.graph, shapes, optimize=True)
+        return Summary(self, given, optimized, self.compiled(shapes))
+
+
+class Summary:
+    """The accounting table; str() / repr() render it."""
+
+    def __init__(self, model: Model, given: Graph, optimized: Graph, exe: Executable):
+        self.rows, self.total = account(given)
+        self.optimized_rows, self.optimized_total = account(optimized)
+        self.report = exe.report
+        self.model = model
+        self.text = self._render(given, optimized)
+
+    def _render(self, given: Graph, optimized: Graph) -> str:
+        t, o = self.total, self.optimized_total
+        lines = [format_table(self.rows, t, title=f"{Path(given.source).name}: {len(given.nodes)} layers as given"),
+                 "",
+                 f"params {t.params:,}   MACs {t.macs:,} ({t.macs / 1e9:.3f} G)   "
+                 f"FLOPs {t.flops:,} ({t.flops / 1e9:.3f} G)   (FLOPs = 2 x MACs + elementwise work)",
+                 f"optimized graph: {len(optimized.nodes)} steps, MACs {o.macs:,}, FLOPs {o.flops:,}, "
+                 f"activations+weights moved {(o.bytes_read + o.bytes_written) / 2**20:.1f} MiB",
+                 f"backend {self.report.get('backend')}"
+                 + (f" ({self.report['isa']}, {self.report['num_threads']} threads)" if "isa" in self.report else "")
+                 + (f", activation arena {self.report['arena_bytes'] / 2**20:.2f} MiB planned vs "
+                    f"{self.report['naive_bytes'] / 2**20:.2f} MiB unplanned" if "arena_bytes" in self.report else ""),
+                 f"preprocessing: {self.model.preprocess.describe()}"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)

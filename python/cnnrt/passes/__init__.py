@@ -1,0 +1,4 @@
+"""Graph passes; pipeline.prepare() runs them in order."""
+from .pipeline import OPTIMIZATIONS, prepare
+
+__all__ = ["OPTIMIZATIONS", "prepare"]
