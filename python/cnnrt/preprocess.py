@@ -8,6 +8,7 @@ The JSON keys (written by cnnrt.models builders; any may be omitted):
   mean, std [3]          then (x - mean) / std per channel, in the scaled units
   channel_order "RGB" | "BGR"
   interpolation "bilinear" | "bicubic" | "nearest"
+  layout "NCHW" | "NHWC"  of the network input
 A model without metadata gets the ImageNet defaults below, and summary() says so.
 """
 
@@ -23,7 +24,7 @@ from .errors import ImageError
 
 IMAGENET_DEFAULTS = {"size": [224, 224], "resize": 256, "crop": "center", "scale": 1 / 255,
                      "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-                     "channel_order": "RGB", "interpolation": "bilinear"}
+                     "channel_order": "RGB", "interpolation": "bilinear", "layout": "NCHW"}
 
 
 @dataclass
@@ -36,13 +37,15 @@ class Preprocess:
     std: list = field(default_factory=lambda: [0.229, 0.224, 0.225])
     channel_order: str = "RGB"
     interpolation: str = "bilinear"
+    layout: str = "NCHW"
     source: str = "ImageNet defaults"
 
     @classmethod
     def from_dict(cls, d: dict, source: str) -> "Preprocess":
         known = {k: v for k, v in {**IMAGENET_DEFAULTS, **d}.items() if k in cls.__dataclass_fields__}
         p = cls(**known, source=source) if "source" not in known else cls(**known)
-        if p.channel_order not in ("RGB", "BGR") or len(p.mean) != 3 or len(p.std) != 3 or len(p.size) != 2:
+        if (p.channel_order not in ("RGB", "BGR") or p.layout not in ("NCHW", "NHWC")
+                or len(p.mean) != 3 or len(p.std) != 3 or len(p.size) != 2):
             raise ValueError(f"invalid preprocessing description: {d}")
         return p
 
@@ -60,15 +63,16 @@ class Preprocess:
 
     # --- the pipeline -------------------------------------------------------------------
     def image_to_tensor(self, image) -> np.ndarray:
-        """One image (path, PIL image, HWC uint8 array) -> a (3, H, W) float32 array."""
+        """One image (path, PIL image, HWC uint8 array) -> a (3, H, W) float32 array (HWC for NHWC)."""
         from PIL import Image
 
         img = _to_pil(image)
         h, w = self.size
         interp = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST}[self.interpolation]
         if self.resize:
-            s = self.resize / min(img.size)
-            img = img.resize((max(w, round(img.size[0] * s)), max(h, round(img.size[1] * s))), interp)
+            iw, ih = img.size  # shorter side -> resize, longer side truncated (as torchvision)
+            nw, nh = (self.resize, int(self.resize * ih / iw)) if iw <= ih else (int(self.resize * iw / ih), self.resize)
+            img = img.resize((max(w, nw), max(h, nh)), interp)
             if self.crop == "center":
                 left, top = (img.size[0] - w) // 2, (img.size[1] - h) // 2
                 img = img.crop((left, top, left + w, top + h))
@@ -78,7 +82,7 @@ class Preprocess:
         if self.channel_order == "BGR":
             x = x[..., ::-1]
         x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)
+        return np.ascontiguousarray(x if self.layout == "NHWC" else x.transpose(2, 0, 1), dtype=np.float32)
 
 
 def _to_pil(image):
