@@ -93,7 +93,7 @@ class Model:
             if v.shape is not None and a.ndim != len(v.shape):
                 raise InputError(f"{self.graph.source}: input {v.name!r} expects shape {tuple(v.shape)}, "
                                  f"got {a.shape}")
-            arrays.append(np.ascontiguousarray(a, dtype=np.float32))
+            arrays.append(np.asarray(a, dtype=v.dtype, order="C"))  # keeps 0-d arrays 0-d
         return arrays
 
     # --- classify ------------------------------------------------------------------------

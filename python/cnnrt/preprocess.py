@@ -74,7 +74,7 @@ class Preprocess:
             nw, nh = (self.resize, int(self.resize * ih / iw)) if iw <= ih else (int(self.resize * iw / ih), self.resize)
             img = img.resize((max(w, nw), max(h, nh)), interp)
             if self.crop == "center":
-                left, top = (img.size[0] - w) // 2, (img.size[1] - h) // 2
+                left, top = int(round((img.size[0] - w) / 2)), int(round((img.size[1] - h) / 2))
                 img = img.crop((left, top, left + w, top + h))
         if img.size != (w, h):
             img = img.resize((w, h), interp)

@@ -226,3 +226,15 @@ def test_pipeline_end_to_end_resnet_block():
     assert describe(after) == ["conv{'act': 'relu'}(x, const, const)",
                                "conv{'post_act': 'relu'}(x, const, const, x)"]
     check_same_numbers(prepare(graph, {"x": (2, 8, 6, 6)}, optimize=False), after)
+
+
+def test_activation_after_plain_add_runs_in_the_add_step():
+    from cnnrt.passes.fuse_activation import fuse_activation_into_binary
+
+    g = G()
+    x = g.input("x", (1, 4, 5, 5))
+    y = g.node("activation", [g.node("binary", [x, g.const("c", (4, 1, 1))], kind="add")], act="relu")
+    before = shaped(g.graph(y))
+    after = fuse_activation_into_binary(before.clone())
+    assert describe(after) == ["binary{'act': 'relu', 'kind': 'add'}(x, const)"]
+    check_same_numbers(before, after)

@@ -455,7 +455,7 @@ def _concat(n):
     return [tuple(out)]
 
 
-@op("split", ["X", "split?"], {"axis": 0, "num_outputs": None}, static=(1,))
+@op("split", ["X", "split?"], {"axis": 0, "num_outputs": None, "sizes": None}, static=(1,))
 def _split(n):
     """Splits along `axis` into the given sizes (or equal parts, the last one smaller)."""
     x = _shape(n, 0)

@@ -4,10 +4,12 @@ Stages:
   1. recognize composite activations written as several nodes:
      SiLU  x * sigmoid(x)            -> activation silu
      HardSwish  x * hard_sigmoid(x)  (alpha 1/6, beta 0.5) -> activation hard_swish
-  2. an activation whose input is written by a conv/gemm (or a binary) with no activation yet,
-     and read by nobody else, becomes that producer's `act` (a binary op's act runs on its
-     result); the activation node is dropped and the producer writes its output.
+  2. an activation whose input is written by a conv/gemm with no activation yet, and read by
+     nobody else, becomes that producer's `act`; the activation node is dropped and the
+     producer writes its output.
 Bias is already an input of conv/gemm, so "conv + bias + activation" is one node afterwards.
+fuse_activation_into_binary does stage 2 for binary ops (the act runs on their result); the
+pipeline runs it after residual fusion, which wants add + activation left apart.
 """
 
 from __future__ import annotations
@@ -42,14 +44,14 @@ def _recognize(graph: Graph) -> None:
     graph.nodes = [n for n in graph.nodes if id(n) not in dropped]
 
 
-def _fuse_into_producer(graph: Graph) -> None:
+def _fuse_into_producer(graph: Graph, producers: tuple[str, ...]) -> None:
     prod, readers = graph.producers(), graph.consumers()
     dropped = set()
     for n in graph.nodes:
         if n.op != "activation":
             continue
         p: Node | None = prod.get(id(n.inputs[0]))
-        if (p is None or p.op not in ("conv", "gemm", "binary") or id(p) in dropped
+        if (p is None or p.op not in producers or id(p) in dropped
                 or p.attrs.get("act", "none") != "none" or p.input(3) is not None
                 or not single_reader(graph, readers, p.outputs[0], n)):
             continue
@@ -62,5 +64,10 @@ def _fuse_into_producer(graph: Graph) -> None:
 
 def fuse_activation(graph: Graph) -> Graph:
     _recognize(graph)
-    _fuse_into_producer(graph)
+    _fuse_into_producer(graph, ("conv", "gemm"))
+    return graph
+
+
+def fuse_activation_into_binary(graph: Graph) -> Graph:
+    _fuse_into_producer(graph, ("binary",))
     return graph

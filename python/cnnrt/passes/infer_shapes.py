@@ -52,6 +52,13 @@ def infer_shapes(graph: Graph, input_shapes: dict[str, tuple] | None = None) -> 
     kept = []
     for n in graph.nodes:
         try:
+            if n.op == "shape":  # needs only the input's (now concrete) shape, not its data
+                infer_node(n)
+                start, end = n.attrs.get("start", 0), n.attrs.get("end")
+                arr = np.array(n.inputs[0].shape[start:end], dtype=np.int64)
+                arr.setflags(write=False)
+                n.outputs[0].const = arr
+                continue
             if n.inputs and all(v is None or v.is_const for v in n.inputs):
                 infer_node(n)
                 if all(v.size <= FOLD_LIMIT_ELEMENTS for v in n.outputs):

@@ -9,8 +9,10 @@
 5. fuse_activation  SiLU/HardSwish recognized, then conv/gemm(+bias)+activation become one node.
 6. fuse_residual    after 5: the add reads the conv whose act is already fused (y = act(conv)+R),
                     and the activation after the add becomes the post_act.
-7. eliminate_concat last: only final producers can be asked to write into a slice.
-8. dce              a final sweep.
+7. fuse_activation_into_binary
+                    what activations remain after a (non-residual) add/mul run in its step.
+8. eliminate_concat last: only final producers can be asked to write into a slice.
+9. dce              a final sweep.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..ir import Graph
 from .dce import eliminate_dead_code
 from .eliminate_concat import eliminate_concat
 from .fold_batch_norm import fold_batch_norm
-from .fuse_activation import fuse_activation
+from .fuse_activation import fuse_activation, fuse_activation_into_binary
 from .fuse_residual import fuse_residual
 from .infer_shapes import infer_shapes
 from .remove_identity import remove_identity
@@ -30,6 +32,7 @@ OPTIMIZATIONS = [
     ("fold_batch_norm", fold_batch_norm),
     ("fuse_activation", fuse_activation),
     ("fuse_residual", fuse_residual),
+    ("fuse_activation_into_binary", fuse_activation_into_binary),
     ("eliminate_concat", eliminate_concat),
     ("dce", eliminate_dead_code),
 ]
