@@ -24,10 +24,10 @@ Attr to_attr(const std::string& key, const py::handle& o) {
   auto is_int = [](const py::handle& h) { return !PyFloat_Check(h.ptr()) && PyIndex_Check(h.ptr()); };
   auto is_num = [&](const py::handle& h) { return PyFloat_Check(h.ptr()) || is_int(h) || py::hasattr(h, "__float__"); };
   if (py::isinstance<py::str>(o)) return o.cast<std::string>();
+  if (py::isinstance<py::array>(o)) return to_attr(key, o.attr("tolist")());  // 0-d: a scalar
   if (is_int(o)) return static_cast<int64_t>(py::int_(py::reinterpret_borrow<py::object>(o)));
-  if (is_num(o) && !py::isinstance<py::array>(o)) return o.cast<double>();
+  if (is_num(o)) return o.cast<double>();
   py::object seq = py::reinterpret_borrow<py::object>(o);
-  if (py::isinstance<py::array>(o)) seq = seq.attr("tolist")();
   if (py::isinstance<py::list>(seq) || py::isinstance<py::tuple>(seq)) {
     bool ints = true;
     for (auto item : seq) {
@@ -64,8 +64,11 @@ FloatArray as_input(const Plan& p, size_t i, const py::handle& obj) {
   return a;
 }
 
-py::list run(const Plan& p, const py::sequence& inputs) {
+py::list run(const Plan& p, const py::object& seq) {
   if (!p.compiled()) throw std::invalid_argument("run: the plan is not compiled");
+  if (!py::isinstance<py::sequence>(seq) || py::isinstance<py::str>(seq))
+    throw std::invalid_argument("run: inputs must be a list of arrays");
+  const py::sequence inputs = seq;
   if (inputs.size() != p.num_inputs())
     throw std::invalid_argument("run: expected " + std::to_string(p.num_inputs()) + " inputs, got " +
                                 std::to_string(inputs.size()));

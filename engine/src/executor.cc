@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "cnnrt/threadpool.h"
-#include "plan_internal.h"
+#include "cnnrt/plan_internal.h"
 
 namespace cnnrt {
 

@@ -25,8 +25,7 @@ bool can_view(const std::vector<Value>& values, const std::vector<Step>& steps, 
   if (v < 0 || values[v].is_const || producer[v] < 0 || uses[v] != 1 || parent[v] >= 0) return false;
   const Shape &xs = values[v].shape, &ys = values[y].shape;
   if (xs.size() != ys.size() || ys.size() < 2 || xs[0] != ys[0] || c_off + xs[1] > ys[1]) return false;
-  for (size_t d = 2; d < ys.size(); ++d)
-    if (xs[d] != ys[d]) return false;
+  if (!std::equal(xs.begin() + 2, xs.end(), ys.begin() + 2)) return false;
   const std::string& op = steps[producer[v]].op;
   return op == "conv" || (ys[0] == 1 && op != "reshape");
 }
@@ -39,8 +38,7 @@ MemoryPlan plan_memory(const std::vector<Value>& values, const std::vector<Step>
   std::vector<int> producer(nv, -1), uses(nv, 0), parent(nv, -1);
   std::vector<int64_t> offset(nv, 0);  // element offset inside parent
   for (size_t s = 0; s < ns; ++s) {
-    for (int v : steps[s].inputs)
-      if (v >= 0) ++uses[v];
+    for (int v : steps[s].inputs) uses[std::max(v, 0)] += v >= 0;
     for (int v : steps[s].outputs) producer[v] = static_cast<int>(s);
   }
   for (int v : outputs) uses[v] += 2;  // graph outputs are never views
@@ -56,8 +54,7 @@ MemoryPlan plan_memory(const std::vector<Value>& values, const std::vector<Step>
         numel(values[st.inputs[0]].shape) == numel(values[st.outputs[0]].shape)) {
       parent[st.outputs[0]] = st.inputs[0];
       mp.eliminated[s] = true;
-    } else if (st.op == "concat" && st.attrs.has("inplace") && st.attrs.i_or("inplace", 0) == 1 &&
-               st.attrs.i_or("axis", -1) == 1 && st.outputs.size() == 1) {
+    } else if (st.op == "concat" && st.attrs.int_is("inplace", 1) && st.attrs.int_is("axis", 1)) {
       const Shape& ys = values[st.outputs[0]].shape;
       int64_t c_off = 0;
       bool all = true;
@@ -67,9 +64,7 @@ MemoryPlan plan_memory(const std::vector<Value>& values, const std::vector<Step>
           parent[v] = st.outputs[0];
           offset[v] = c_off * numel(ys, 2, ys.size());
           mp.in_view[s][k] = true;
-        } else {
-          all = false;
-        }
+        } else all = false;
         c_off += v >= 0 && values[v].shape.size() > 1 ? values[v].shape[1] : 0;
       }
       mp.eliminated[s] = all;
@@ -84,16 +79,13 @@ MemoryPlan plan_memory(const std::vector<Value>& values, const std::vector<Step>
   }
 
   // 2. lifetimes of arena roots (not constants, not graph inputs)
-  std::vector<bool> external(nv, false);
-  for (size_t v = 0; v < nv; ++v) external[v] = values[v].is_const;
-  for (int v : inputs) external[v] = true;
-  const int never = std::numeric_limits<int>::max();
-  std::vector<int> first(nv, never), last(nv, -1);
+  std::vector<bool> is_input(nv, false);
+  for (int v : inputs) is_input[v] = true;
+  std::vector<int> first(nv, std::numeric_limits<int>::max()), last(nv, -1);
   auto touch = [&](int v, int s) {
     if (v < 0) return;
-    const int r = mp.root[v];
-    first[r] = std::min(first[r], s);
-    last[r] = std::max(last[r], s);
+    first[mp.root[v]] = std::min(first[mp.root[v]], s);
+    last[mp.root[v]] = std::max(last[mp.root[v]], s);
   };
   for (size_t s = 0; s < ns; ++s) {
     for (int v : steps[s].inputs) touch(v, static_cast<int>(s));
@@ -102,13 +94,12 @@ MemoryPlan plan_memory(const std::vector<Value>& values, const std::vector<Step>
   for (int v : outputs) touch(v, static_cast<int>(ns));
 
   // 3. packing
-  std::vector<int> roots;
+  std::vector<int> roots, f, l;
   std::vector<size_t> bytes;
-  std::vector<int> f, l;
   for (size_t v = 0; v < nv; ++v) {
     if (!values[v].defined || values[v].is_const) continue;
     mp.naive_bytes += numel(values[v].shape) * sizeof(float);
-    if (external[v] || mp.root[v] != static_cast<int>(v) || last[v] < 0) continue;
+    if (is_input[v] || mp.root[v] != static_cast<int>(v) || last[v] < 0) continue;
     roots.push_back(static_cast<int>(v));
     bytes.push_back(numel(values[v].shape) * sizeof(float));
     f.push_back(first[v]);
@@ -140,10 +131,8 @@ size_t pack_buffers(const std::vector<size_t>& bytes, const std::vector<int>& fi
     std::sort(busy.begin(), busy.end());
     size_t best = SIZE_MAX, best_gap = SIZE_MAX, cursor = 0;
     for (auto [off, end] : busy) {
-      if (off > cursor && off - cursor >= size && off - cursor < best_gap) {
-        best = cursor;
-        best_gap = off - cursor;
-      }
+      const size_t gap = off > cursor ? off - cursor : 0;
+      if (gap >= size && gap < best_gap) best = cursor, best_gap = gap;
       cursor = std::max(cursor, end);
     }
     offsets[b] = best != SIZE_MAX ? best : cursor;

@@ -9,7 +9,7 @@
 #include "cnnrt/memory.h"
 #include "cnnrt/registry.h"
 #include "cnnrt/threadpool.h"
-#include "plan_internal.h"
+#include "cnnrt/plan_internal.h"
 
 namespace cnnrt {
 
@@ -86,7 +86,6 @@ void Plan::set_io(const std::vector<int>& inputs, const std::vector<int>& output
 // Topological order as given: every input is a graph input, a constant or an earlier output.
 void Plan::validate_graph() const {
   if (!io_set_) throw std::invalid_argument("compile: set_io was not called");
-  if (outputs_.empty()) throw std::invalid_argument("compile: the plan has no outputs");
   auto defined = [&](int v) { return v >= 0 && v < static_cast<int>(values_.size()) && values_[v].defined; };
   std::vector<bool> ready(values_.size(), false);
   std::set<int> seen_inputs;
@@ -119,6 +118,9 @@ void Plan::compile(int num_threads, const std::string& isa) {
   check_not_compiled("compile");
   if (num_threads < 0) throw std::invalid_argument("compile: num_threads must be >= 0");
   validate_graph();
+  kernels_.clear();  // an earlier compile may have failed halfway
+  kernel_names_.clear();
+  scratch_bytes_ = 0;
   const Isa chosen = parse_isa(isa);
   pool_ = std::make_unique<ThreadPool>(num_threads);
   num_threads_ = pool_->threads();

@@ -18,6 +18,11 @@ class Attrs {
  public:
   void set(const std::string& key, Attr value) { map_[key] = std::move(value); }
   bool has(const std::string& key) const { return map_.count(key) != 0; }
+  // True when `key` is present, an int, and equal to v (never throws: for pre-validation checks).
+  bool int_is(const std::string& key, int64_t v) const {
+    auto it = map_.find(key);
+    return it != map_.end() && std::holds_alternative<int64_t>(it->second) && std::get<int64_t>(it->second) == v;
+  }
 
   int64_t i(const std::string& key) const;
   int64_t i_or(const std::string& key, int64_t def) const;

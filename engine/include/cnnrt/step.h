@@ -75,8 +75,9 @@ std::unique_ptr<StepKernel> make_fn_kernel(std::string name, F fn) {
 // Throws std::invalid_argument(msg) unless cond.
 void expect(bool cond, const std::string& msg);
 
-// y[i] = act(x[i]) for i < n (x may equal y); `ref` uses the scalar apply_act oracle instead of
-// the vectorizable loops. Defined in kernels/cpu/ref/activation.cc, shared with binary.
-void act_apply(const ActParams& p, const float* x, float* y, int64_t n, bool ref);
+// y[i] = act(x[i]) for i < n (x may equal y). Isa::Ref uses the scalar apply_act oracle; other
+// ISAs use vectorizable loops (and the AVX2 epilogue row for exp/tanh-based activations).
+// Defined in kernels/cpu/ref/activation.cc, shared with binary.
+void act_apply(const ActParams& p, const float* x, float* y, int64_t n, Isa isa);
 
 }  // namespace cnnrt

@@ -136,7 +136,7 @@ class CpuBackend(Backend):
 
     def compile(self, graph: Graph, options: CompileOptions) -> CpuExecutable:
         eng = _engine()
-        plan = eng.Plan()
+        plan = _RecordingPlan(eng.Plan())
         vids: dict[int, int] = {}
 
         def vid(v: Value) -> int:
@@ -158,6 +158,9 @@ class CpuBackend(Backend):
                 raise UnsupportedOpError(f"{graph.source}: node {n.name!r} (op {n.op}, from "
                                          f"{', '.join(n.origin) or 'the model'}) cannot run on the cpu "
                                          f"backend (non-float32 data or non-constant weights)")
+            if n.op == "softmax" and n.attrs.get("coerce_2d"):
+                _lower_softmax_2d(plan, n, vid, vids)
+                continue
             op, which, attrs = _step(n)
             ins = [vid(n.inputs[i]) if i < len(n.inputs) and n.inputs[i] is not None else -1 for i in which]
             while ins and ins[-1] == -1 and op not in ("conv", "gemm"):
@@ -171,8 +174,36 @@ class CpuBackend(Backend):
             raise BackendError(f"{graph.source}: {e}") from None
         report = {"backend": "cpu", "isa": plan.isa, "num_threads": plan.num_threads,
                   "arena_bytes": plan.arena_bytes, "naive_bytes": plan.naive_bytes,
-                  "kernels": dict(zip([n.name for n in graph.nodes], plan.step_kernels()))}
-        return CpuExecutable(graph, plan, vids, report)
+                  "kernels": dict(zip(plan.step_names, plan.step_kernels()))}
+        return CpuExecutable(graph, plan._plan, vids, report)
+
+
+class _RecordingPlan:
+    """The engine's Plan, remembering step names for the compile report."""
+
+    def __init__(self, plan):
+        self._plan, self.step_names = plan, []
+
+    def add_step(self, op, ins, outs, attrs, name):
+        self.step_names.append(name)
+        self._plan.add_step(op, ins, outs, attrs, name)
+
+    def __getattr__(self, attr):
+        return getattr(self._plan, attr)
+
+
+def _lower_softmax_2d(plan, n: Node, vid, vids: dict) -> None:
+    """Opset < 13 softmax (over all axes from `axis` on, as one): reshape, softmax, reshape."""
+    shape = n.inputs[0].shape
+    axis = int(n.attrs.get("axis", 1)) % len(shape)
+    flat = [int(np.prod(shape[:axis], dtype=np.int64)), int(np.prod(shape[axis:], dtype=np.int64))]
+    a, b = len(vids), len(vids) + 1
+    vids[-a - 1], vids[-b - 1] = a, b  # private keys: these two values exist only in the plan
+    plan.add_value(a, flat)
+    plan.add_value(b, flat)
+    plan.add_step("reshape", [vid(n.inputs[0])], [a], {}, n.name + "/flatten")
+    plan.add_step("softmax", [a], [b], {"axis": 1}, n.name)
+    plan.add_step("reshape", [b], [vid(n.outputs[0])], {}, n.name + "/unflatten")
 
 
 def _static_inputs(node: Node) -> tuple[int, ...]:

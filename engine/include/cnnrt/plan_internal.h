@@ -1,4 +1,5 @@
-// Plan's private run-time structures, shared by plan.cc (compile) and executor.cc (run).
+// Plan's private run-time structures, shared by plan.cc (compile) and executor.cc (run); not
+// part of the public API.
 #pragma once
 #include <cstdint>
 #include <cstdlib>

@@ -1,0 +1,65 @@
+// AVX2+FMA 6x16 SGEMM micro-kernel: 12 ymm accumulators (enough independent FMA chains to
+// cover the FMA latency on two pipes), 2 B loads and 6 A broadcasts per k.
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cpu/gemm_blocking.h"
+
+namespace cnnrt {
+namespace {
+
+constexpr int MR = 6, NR = 16;
+
+void ukernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+             const UkArgs& args) {
+  __m256 acc[MR][2];
+  if (args.load_c) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      acc[i][0] = _mm256_loadu_ps(c + i * ldc);
+      acc[i][1] = _mm256_loadu_ps(c + i * ldc + 8);
+    }
+  } else {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm256_broadcast_ss(args.bias + i);
+  }
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i) {
+      const __m256 ai = _mm256_broadcast_ss(a + i);
+      acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  if (args.clamp) {
+    const __m256 lo = _mm256_set1_ps(args.lo), hi = _mm256_set1_ps(args.hi);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < 2; ++j) acc[i][j] = _mm256_min_ps(_mm256_max_ps(acc[i][j], lo), hi);
+  }
+  if (args.res) {
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < 2; ++j)
+        acc[i][j] = _mm256_add_ps(acc[i][j], _mm256_loadu_ps(args.res + i * args.ldr + 8 * j));
+    if (args.post_clamp) {
+      const __m256 lo = _mm256_set1_ps(args.post_lo), hi = _mm256_set1_ps(args.post_hi);
+#pragma GCC unroll 6
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < 2; ++j) acc[i][j] = _mm256_min_ps(_mm256_max_ps(acc[i][j], lo), hi);
+    }
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    _mm256_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
+  }
+}
+
+}  // namespace
+
+const GemmUkernel f32_gemm_ukernel_6x16__avx2 = {MR, NR, &ukernel, &epi_row__avx2};
+
+}  // namespace cnnrt

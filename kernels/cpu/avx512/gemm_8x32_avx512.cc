@@ -1,0 +1,70 @@
+// AVX-512 8x32 SGEMM micro-kernel: 16 zmm accumulators, 2 B loads and 8 A broadcasts per k.
+// Same contract and driver as the AVX2 6x16 one (gemm_blocking.h); the general epilogue
+// reuses the AVX2 row pass (every AVX-512 CPU has AVX2).
+#include <immintrin.h>
+
+// GCC 12 warns about _mm512_undefined_ps() inside _mm512_max_ps/_mm512_min_ps (a false
+// positive of its own headers).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <cstdint>
+
+#include "cpu/gemm_blocking.h"
+
+namespace cnnrt {
+namespace {
+
+constexpr int MR = 8, NR = 32;
+
+void ukernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+             const UkArgs& args) {
+  __m512 acc[MR][2];
+  if (args.load_c) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      acc[i][0] = _mm512_loadu_ps(c + i * ldc);
+      acc[i][1] = _mm512_loadu_ps(c + i * ldc + 16);
+    }
+  } else {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_set1_ps(args.bias[i]);
+  }
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb) {
+    const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  if (args.clamp) {
+    const __m512 lo = _mm512_set1_ps(args.lo), hi = _mm512_set1_ps(args.hi);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < 2; ++j) acc[i][j] = _mm512_min_ps(_mm512_max_ps(acc[i][j], lo), hi);
+  }
+  if (args.res) {
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < 2; ++j)
+        acc[i][j] = _mm512_add_ps(acc[i][j], _mm512_loadu_ps(args.res + i * args.ldr + 16 * j));
+    if (args.post_clamp) {
+      const __m512 lo = _mm512_set1_ps(args.post_lo), hi = _mm512_set1_ps(args.post_hi);
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i)
+        for (int j = 0; j < 2; ++j) acc[i][j] = _mm512_min_ps(_mm512_max_ps(acc[i][j], lo), hi);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    _mm512_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
+  }
+}
+
+}  // namespace
+
+const GemmUkernel f32_gemm_ukernel_8x32__avx512 = {MR, NR, &ukernel, &epi_row__avx2};
+
+}  // namespace cnnrt

@@ -1,0 +1,281 @@
+// The packed-SGEMM conv driver (see gemm_blocking.h). Compiled with baseline flags and shared
+// by every ISA, which contributes only the micro-kernel.
+//
+// Blocking, per task = (image, group, N block of nc columns, M block of mcp panels):
+//   for each K block (kc <= ~256):            A: weights packed at creation, [g][kblock][panel]
+//     pack B block (kc x nc) into scratch     1x1 s1 p0: rows of the input; else im2col
+//     for each NR-wide B panel:               stays in L1 across the M panels
+//       for each MR-high A panel of the block: micro-kernel (last K block: fused epilogue)
+// The B block fits L2 (<= 128 KiB) and the task's A block ~256 KiB, so the inner two loops
+// run out of cache; C is revisited once per K block.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "cpu/gemm_blocking.h"
+
+namespace cnnrt {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+constexpr int64_t kKcMax = 256;            // K block: B panel kc x NR stays in L1
+constexpr int64_t kBBlockFloats = 32768;   // B block budget (128 KiB, L2)
+constexpr int64_t kABlockFloats = 65536;   // A block budget per task (256 KiB, L2)
+
+class ConvGemm final : public ConvKernel {
+ public:
+  ConvGemm(const ConvDesc& d, const float* w, const float* b, const GemmUkernel& uk,
+           const char* name)
+      : d_(d), uk_(uk), name_(name), epi_(make_epi_params(d.epi)) {
+    mr_ = uk.mr;
+    nr_ = uk.nr;
+    kg_ = d.C / d.G * d.KH * d.KW;
+    mg_ = d.M / d.G;
+    p_ = d.OH * d.OW;
+    mpanels_ = ceil_div(mg_, mr_);
+    mpad_ = mpanels_ * mr_;
+    direct_ = d.KH == 1 && d.KW == 1 && d.SH == 1 && d.SW == 1 && d.PT == 0 && d.PL == 0 &&
+              d.PB == 0 && d.PR == 0;
+    const int64_t nkb = ceil_div(kg_, kKcMax);
+    kcmax_ = ceil_div(kg_, nkb);  // balanced K blocks
+    for (int64_t k = 0; k < kg_; k += kcmax_) kstart_.push_back(k);
+    kstart_.push_back(kg_);
+    nc_cache_ = std::max<int64_t>(nr_, kBBlockFloats / kcmax_ / nr_ * nr_);
+    nc_cache_ = std::min(nc_cache_, round_up(p_, nr_));
+    pack_weights(w, b);
+  }
+
+  const char* name() const override { return name_; }
+
+  size_t scratch_bytes(int threads) const override {
+    return size_t(std::max(threads, 1)) * per_thread_bytes();
+  }
+
+  void run(const float* x, float* y, const float* residual, void* scratch,
+           const Parallel& par) const override {
+    const Split s = split(par.threads());
+    const float* res = d_.epi.has_residual ? residual : nullptr;
+    const int64_t ntasks = d_.N * d_.G * s.nb * s.mb;
+    par.for_each(ntasks, [&](int64_t i, int tid) {
+      float* bbuf = reinterpret_cast<float*>(static_cast<char*>(scratch) +
+                                             size_t(tid) * per_thread_bytes());
+      const int64_t mbi = i % s.mb, nbi = i / s.mb % s.nb, g = i / (s.mb * s.nb) % d_.G,
+                    n = i / (s.mb * s.nb * d_.G);
+      const int64_t n0 = nbi * s.nc, mp0 = mbi * s.mcp;
+      task(x, y, res, n, g, n0, std::min(s.nc, p_ - n0), mp0,
+           std::min(mpanels_, mp0 + s.mcp), bbuf);
+    });
+  }
+
+ private:
+  struct Split {
+    int64_t nc, nb;   // columns per N block, N blocks
+    int64_t mcp, mb;  // M panels per M block, M blocks
+  };
+
+  size_t per_thread_bytes() const {
+    return size_t(round_up(kcmax_ * nc_cache_ * int64_t(sizeof(float)), 64));
+  }
+
+  // Enough tasks for the threads (4 per thread), splitting N first (each task packs only its
+  // own B columns) and M second (M blocks of one N block each pack the same B).
+  Split split(int threads) const {
+    const int64_t want = threads <= 1 ? 1 : 4 * int64_t(threads);
+    const int64_t outer = d_.N * d_.G;
+    int64_t nb = ceil_div(p_, nc_cache_);
+    while (outer * nb < want && ceil_div(p_, nb + 1) >= 4 * nr_) ++nb;
+    const int64_t nc = round_up(ceil_div(p_, nb), nr_);
+    nb = ceil_div(p_, nc);
+    int64_t mb = ceil_div(mpanels_, std::max<int64_t>(1, kABlockFloats / (mr_ * kcmax_)));
+    while (outer * nb * mb < want && mb < mpanels_) ++mb;
+    const int64_t mcp = ceil_div(mpanels_, mb);
+    return {nc, nb, mcp, ceil_div(mpanels_, mcp)};
+  }
+
+  // A: per group, per K block [k0, k0+kc), per panel: kc x MR, k-major, zero rows past Mg.
+  void pack_weights(const float* w, const float* b) {
+    a_.assign(size_t(d_.G * kg_ * mpad_), 0.f);
+    bias_.assign(size_t(d_.G * mpad_), 0.f);
+    for (int64_t g = 0; g < d_.G; ++g) {
+      for (size_t kb = 0; kb + 1 < kstart_.size(); ++kb) {
+        const int64_t k0 = kstart_[kb], kc = kstart_[kb + 1] - k0;
+        for (int64_t mp = 0; mp < mpanels_; ++mp) {
+          float* dst = a_.data() + a_offset(g, k0, mp, kc);
+          for (int64_t i = 0; i < mr_ && mp * mr_ + i < mg_; ++i) {
+            const float* src = w + (g * mg_ + mp * mr_ + i) * kg_ + k0;
+            for (int64_t k = 0; k < kc; ++k) dst[k * mr_ + i] = src[k];
+          }
+        }
+      }
+      if (b) std::copy(b + g * mg_, b + (g + 1) * mg_, bias_.begin() + g * mpad_);
+    }
+  }
+
+  int64_t a_offset(int64_t g, int64_t k0, int64_t mp, int64_t kc) const {
+    return g * kg_ * mpad_ + k0 * mpad_ + mp * mr_ * kc;
+  }
+
+  void task(const float* x, float* y, const float* res, int64_t n, int64_t g, int64_t n0,
+            int64_t ncols, int64_t mp0, int64_t mp1, float* bbuf) const {
+    const ConvDesc& d = d_;
+    const float* xg = x + (n * d.C + g * (d.C / d.G)) * d.H * d.W;
+    float* yg = y + n * d.out_batch_stride + g * mg_ * p_;
+    const float* rg = res ? res + (n * d.M + g * mg_) * p_ : nullptr;
+    const size_t nkb = kstart_.size() - 1;
+    for (size_t kb = 0; kb < nkb; ++kb) {
+      const int64_t k0 = kstart_[kb], kc = kstart_[kb + 1] - k0;
+      const bool first = kb == 0, last = kb + 1 == nkb;
+      if (direct_)
+        pack_b_rows(xg, k0, kc, n0, ncols, bbuf);
+      else
+        pack_b_im2col(xg, k0, kc, n0, ncols, bbuf);
+      for (int64_t np = 0; np * nr_ < ncols; ++np) {
+        const int64_t j0 = n0 + np * nr_;
+        const int nr = int(std::min<int64_t>(nr_, n0 + ncols - j0));
+        const float* bp = bbuf + np * kc * nr_;
+        for (int64_t mp = mp0; mp < mp1; ++mp) {
+          const int64_t i0 = mp * mr_;
+          const int mr = int(std::min<int64_t>(mr_, mg_ - i0));
+          UkArgs args{};
+          args.bias = bias_.data() + g * mpad_ + i0;
+          args.load_c = !first;
+          if (last && epi_.clamp_only) {
+            args.clamp = epi_.clamp;
+            args.lo = epi_.lo;
+            args.hi = epi_.hi;
+            args.res = rg ? rg + i0 * p_ + j0 : nullptr;
+            args.ldr = p_;
+            args.post_clamp = epi_.post_clamp && rg;
+            args.post_lo = epi_.post_lo;
+            args.post_hi = epi_.post_hi;
+          }
+          float* c = yg + i0 * p_ + j0;
+          const float* ap = a_.data() + a_offset(g, k0, mp, kc);
+          if (mr == mr_ && nr == nr_)
+            uk_.fn(kc, ap, bp, nr_, c, p_, args);
+          else
+            tail_tile(kc, ap, bp, c, mr, nr, args);
+          if (last && !epi_.clamp_only)
+            for (int i = 0; i < mr; ++i)
+              uk_.epi(c + i * p_, rg ? rg + (i0 + i) * p_ + j0 : nullptr, nr, epi_);
+        }
+      }
+    }
+  }
+
+  // A partial tile (M or N tail): run the full micro-kernel on a local MR x NR copy so the
+  // micro-kernels never see ragged edges, then copy the valid mr x nr part back.
+  void tail_tile(int64_t kc, const float* ap, const float* bp, float* c, int mr, int nr,
+                 UkArgs args) const {
+    alignas(64) float ct[kMaxMR * kMaxNR] = {};
+    alignas(64) float rt[kMaxMR * kMaxNR] = {};
+    if (args.load_c)
+      for (int i = 0; i < mr; ++i) std::memcpy(ct + i * nr_, c + i * p_, nr * sizeof(float));
+    if (args.res) {
+      for (int i = 0; i < mr; ++i)
+        std::memcpy(rt + i * nr_, args.res + i * args.ldr, nr * sizeof(float));
+      args.res = rt;
+      args.ldr = nr_;
+    }
+    uk_.fn(kc, ap, bp, nr_, ct, nr_, args);
+    for (int i = 0; i < mr; ++i) std::memcpy(c + i * p_, ct + i * nr_, nr * sizeof(float));
+  }
+
+  // 1x1 s1 p0: B row k is input channel k0+k, columns [n0, n0+ncols); NR-wide panels, the
+  // last one zero-padded.
+  void pack_b_rows(const float* xg, int64_t k0, int64_t kc, int64_t n0, int64_t ncols,
+                   float* dst) const {
+    for (int64_t j0 = 0; j0 < ncols; j0 += nr_, dst += kc * nr_) {
+      const int64_t w = std::min<int64_t>(nr_, ncols - j0);
+      const float* src = xg + k0 * p_ + n0 + j0;
+      if (w == nr_) {
+        for (int64_t k = 0; k < kc; ++k)
+          std::memcpy(dst + k * nr_, src + k * p_, size_t(nr_) * sizeof(float));
+      } else {
+        for (int64_t k = 0; k < kc; ++k) {
+          std::memcpy(dst + k * nr_, src + k * p_, size_t(w) * sizeof(float));
+          std::memset(dst + k * nr_ + w, 0, size_t(nr_ - w) * sizeof(float));
+        }
+      }
+    }
+  }
+
+  // General conv: B(k, j) = x[c][oh*SH - PT + kh*DH][ow*SW - PL + kw*DW] (0 in the padding)
+  // with k = (c*KH + kh)*KW + kw and j = oh*OW + ow, written straight into NR-wide panels.
+  void pack_b_im2col(const float* xg, int64_t k0, int64_t kc, int64_t n0, int64_t ncols,
+                     float* dst) const {
+    const ConvDesc& d = d_;
+    const int64_t panel = kc * nr_;
+    if (ncols % nr_) {  // zero the padding columns of the last panel
+      float* last = dst + ncols / nr_ * panel;
+      for (int64_t k = 0; k < kc; ++k)
+        std::fill(last + k * nr_ + ncols % nr_, last + (k + 1) * nr_, 0.f);
+    }
+    for (int64_t k = 0; k < kc; ++k) {
+      const int64_t kk = k0 + k, c = kk / (d.KH * d.KW), r = kk % (d.KH * d.KW);
+      const int64_t kh = r / d.KW, kw = r % d.KW;
+      const float* xc = xg + c * d.H * d.W;
+      // Output columns whose input column is inside [0, W): [ow_lo, ow_hi).
+      const int64_t off = kw * d.DW - d.PL;
+      const int64_t ow_lo = std::min(d.OW, off >= 0 ? 0 : ceil_div(-off, d.SW));
+      const int64_t ow_hi = std::max(ow_lo, std::min(d.OW, off > d.W - 1 ? 0 : (d.W - 1 - off) / d.SW + 1));
+      // Writes count values (src[t*stride], or zeros when src is null) to the next columns
+      // of this row, in chunks that end at panel boundaries.
+      float* dp = dst + k * nr_;  // current panel row
+      int64_t j = 0;              // column within the panel
+      auto emit = [&](const float* src, int64_t stride, int64_t count) {
+        while (count > 0) {
+          const int64_t n = std::min(count, nr_ - j);
+          float* o = dp + j;
+          if (!src)
+            for (int64_t t = 0; t < n; ++t) o[t] = 0.f;
+          else if (stride == 1)
+            for (int64_t t = 0; t < n; ++t) o[t] = src[t];
+          else if (stride == 2)  // constant stride: vectorized with shuffles
+            for (int64_t t = 0; t < n; ++t) o[t] = src[2 * t];
+          else
+            for (int64_t t = 0; t < n; ++t) o[t] = src[t * stride];
+          if (src) src += n * stride;
+          count -= n;
+          if ((j += n) == nr_) j = 0, dp += panel;
+        }
+      };
+      for (int64_t col = n0, end = n0 + ncols; col < end;) {
+        const int64_t oh = col / d.OW, ow0 = col % d.OW;
+        const int64_t ow1 = std::min(d.OW, ow0 + (end - col));
+        const int64_t ih = oh * d.SH - d.PT + kh * d.DH;
+        if (ih < 0 || ih >= d.H) {
+          emit(nullptr, 0, ow1 - ow0);
+        } else {
+          const int64_t a = std::clamp(ow_lo, ow0, ow1), b = std::clamp(ow_hi, a, ow1);
+          emit(nullptr, 0, a - ow0);
+          if (b > a) emit(xc + ih * d.W + a * d.SW + off, d.SW, b - a);
+          emit(nullptr, 0, ow1 - b);
+        }
+        col += ow1 - ow0;
+      }
+    }
+  }
+
+  ConvDesc d_;
+  GemmUkernel uk_;
+  const char* name_;
+  EpiParams epi_;
+  int64_t mr_, nr_, kg_, mg_, p_, mpanels_, mpad_, kcmax_, nc_cache_;
+  bool direct_;
+  std::vector<int64_t> kstart_;  // K block boundaries, kstart_.back() == kg_
+  std::vector<float> a_;         // packed weights
+  std::vector<float> bias_;      // [G][mpad_], zero-padded
+};
+
+}  // namespace
+
+std::unique_ptr<ConvKernel> make_conv_gemm(const ConvDesc& d, const float* weights,
+                                           const float* bias, const GemmUkernel& uk,
+                                           const char* name) {
+  return std::make_unique<ConvGemm>(d, weights, bias, uk, name);
+}
+
+}  // namespace cnnrt
