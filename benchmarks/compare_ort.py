@@ -3,7 +3,7 @@
     python benchmarks/compare_ort.py [--models efficientnet_lite0,mobilenet_v2] [--threads 2]
                                      [--batch 1] [--rounds 30]
 
-Each round runs every runtime once per model in turn, so machine noise hits both alike; the
+Each round runs a block of runs of each runtime in turn, so machine noise hits both alike; the
 ratio is median(cnnrt) / median(onnxruntime) (< 1 means cnnrt is faster).
 """
 
@@ -16,13 +16,15 @@ import time
 
 import numpy as np
 
+BLOCK = 5
+
 
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--models", default="efficientnet_lite0,mobilenet_v2")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--rounds", type=int, default=10)
     args = p.parse_args(argv)
 
     import onnxruntime as ort
@@ -47,12 +49,17 @@ def main(argv=None):
         t_c, t_o = [], []
         for _ in range(3):  # warm-up
             m.run({iname: x}), sess.run(None, {iname: x})
+        # Blocks of runs alternate between the runtimes: onnxruntime's workers spin for a while
+        # after each run, and with per-call alternation that spinning would eat a core cnnrt
+        # needs. The first run of each block is discarded for the same reason.
         for _ in range(args.rounds):
-            t = time.perf_counter(); m.run({iname: x}); t_c.append(time.perf_counter() - t)
-            t = time.perf_counter(); sess.run(None, {iname: x}); t_o.append(time.perf_counter() - t)
+            for run, times in ((lambda: m.run({iname: x}), t_c), (lambda: sess.run(None, {iname: x}), t_o)):
+                run()
+                for _ in range(BLOCK):
+                    t = time.perf_counter(); run(); times.append(time.perf_counter() - t)
         c, o = statistics.median(t_c) * 1e3, statistics.median(t_o) * 1e3
         rows.append((name, c, o, c / o, err))
-    print(f"batch {args.batch}, {args.threads} threads, {args.rounds} interleaved rounds, "
+    print(f"batch {args.batch}, {args.threads} threads, {args.rounds} rounds of {BLOCK} runs each, "
           f"onnxruntime {ort.__version__}, cnnrt isa {m.summary().report.get('isa')}")
     print(f"{'model':<20} {'cnnrt ms':>9} {'ort ms':>9} {'ratio':>7} {'max rel err':>12}")
     for name, c, o, r, e in rows:
