@@ -40,14 +40,18 @@ def load(model, backend: str = "cpu", *, optimize: bool = True, num_threads: int
          isa: str = "auto", preprocess=None, labels=None) -> Model:
     """Loads an ONNX model (a path or an onnx.ModelProto) for `backend`.
 
-    optimize=False runs the graph as given (no fusion; for debugging). num_threads=0 uses every
-    core. preprocess (a dict, see cnnrt.preprocess) overrides the model's metadata; labels
-    overrides the class names."""
+    The model is compiled for its declared input shape (symbolic dims as 1) before load returns;
+    other shapes compile on first use. optimize=False runs the graph as given (no fusion; for
+    debugging). num_threads=0 uses every core. preprocess (a dict, see cnnrt.preprocess)
+    overrides the model's metadata; labels overrides the class names."""
     from .frontend.onnx import import_onnx
 
     graph = import_onnx(model)
-    return Model(graph, backend, optimize=optimize, num_threads=num_threads, isa=isa,
-                 preprocess=preprocess, labels=labels)
+    m = Model(graph, backend, optimize=optimize, num_threads=num_threads, isa=isa,
+              preprocess=preprocess, labels=labels)
+    if all(v.shape is not None for v in graph.inputs):
+        m.compiled()  # fold, optimize and compile now (batch 1), so a broken model fails at load
+    return m
 
 
 __all__ = ["load", "Model", "backends", "register_backend", "get_backend", "CnnrtError",

@@ -55,7 +55,10 @@ class Model:
     # --- compile -------------------------------------------------------------------------
     def compiled(self, shapes: dict[str, tuple] | None = None) -> Executable:
         """The executable for these input shapes (symbolic dims default to 1), compiled once."""
-        shapes = shapes or {}
+        shapes = dict(shapes or {})
+        for v in self.graph.inputs:  # the key is the bound shapes: () and (1, ...) are one entry
+            if v.name not in shapes and v.shape is not None:
+                shapes[v.name] = tuple(d if isinstance(d, int) else 1 for d in v.shape)
         key = tuple(tuple(shapes.get(v.name, ())) for v in self.graph.inputs)
         with self._lock:
             exe = self._compiled.get(key)
