@@ -6,6 +6,8 @@
 //   g++ -O2 -std=c++17 -Ikernels -Iengine/include -DCNNRT_X86=1 benchmarks/bench_conv_kernels.cc \
 //       build/kernels-dev/libcnnrt_core.a -lpthread -o build/bench_conv_kernels
 //   ./build/bench_conv_kernels [filter] [--portable]
+// The 1-thread column is thread CPU time (preemption by other processes does not count), the
+// 2-thread one wall time. BENCH_PEAK=<GFLOP/s> skips the ~1 s FMA probe (for repeated A/B runs).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <mutex>
 #include <random>
@@ -121,8 +124,18 @@ ConvDesc desc(const Shape& s) {
   return d;
 }
 
-// Best of 7 timings (the machine is shared: the minimum is the least disturbed), each of enough repetitions for ~20 ms.
-double time_run(const ConvKernel& k, const Parallel& par, const float* x, float* y, void* scr) {
+// Seconds of CPU time of the calling thread: with one thread, preemption by other processes
+// on the shared machine does not count (wall time does).
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// Best of 7 timings (the machine is shared: the minimum is the least disturbed), each of enough
+// repetitions for ~20 ms; cpu: thread CPU time instead of wall time (one-thread runs only).
+double time_run(const ConvKernel& k, const Parallel& par, const float* x, float* y, void* scr,
+                bool cpu = false) {
   k.run(x, y, nullptr, scr, par);
   int reps = 1;
   for (;;) {
@@ -134,8 +147,10 @@ double time_run(const ConvKernel& k, const Parallel& par, const float* x, float*
   std::vector<double> ts;
   for (int i = 0; i < 7; ++i) {
     const auto t0 = Clock::now();
+    const double c0 = thread_cpu_seconds();
     for (int r = 0; r < reps; ++r) k.run(x, y, nullptr, scr, par);
-    ts.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / reps);
+    ts.push_back((cpu ? thread_cpu_seconds() - c0
+                      : std::chrono::duration<double>(Clock::now() - t0).count()) / reps);
   }
   std::sort(ts.begin(), ts.end());
   return ts[0];
@@ -146,28 +161,36 @@ double time_run(const ConvKernel& k, const Parallel& par, const float* x, float*
 int main(int argc, char** argv) {
   const char* filter = argc > 1 ? argv[1] : "";
   const bool with_portable = argc > 2 && !std::strcmp(argv[2], "--portable");
-  const double peak = fma_peak_gflops();
+  const double peak = std::getenv("BENCH_PEAK") ? std::atof(std::getenv("BENCH_PEAK")) : fma_peak_gflops();
   std::printf("measured FMA peak: %.1f GFLOP/s per core\n", peak);
   const Shape shapes[] = {
+      {"1x1 32->16 @112", 32, 112, 112, 16, 1, 1, 0, 1},
       {"1x1 96->24 @56", 96, 56, 56, 24, 1, 1, 0, 1},
+      {"1x1 144->24 @56", 144, 56, 56, 24, 1, 1, 0, 1},
       {"1x1 24->144 @56", 24, 56, 56, 144, 1, 1, 0, 1},
       {"1x1 16->96 @112", 16, 112, 112, 96, 1, 1, 0, 1},
       {"1x1 32->192 @28", 32, 28, 28, 192, 1, 1, 0, 1},
       {"1x1 384->64 @14", 384, 14, 14, 64, 1, 1, 0, 1},
       {"1x1 576->160 @7", 576, 7, 7, 160, 1, 1, 0, 1},
+      {"1x1 960->160 @7", 960, 7, 7, 160, 1, 1, 0, 1},
+      {"1x1 160->960 @7", 160, 7, 7, 960, 1, 1, 0, 1},
       {"1x1 320->1280 @7", 320, 7, 7, 1280, 1, 1, 0, 1},
       {"3x3 s1 32->32 @112", 32, 112, 112, 32, 3, 1, 1, 1},
       {"3x3 s2 3->32 @224 (stem)", 3, 224, 224, 32, 3, 2, 1, 1},
+      {"dw 3x3 s1 32 @112", 32, 112, 112, 32, 3, 1, 1, 32},
+      {"dw 3x3 s2 96 @112", 96, 112, 112, 96, 3, 2, 1, 96},
       {"dw 3x3 s1 144 @56", 144, 56, 56, 144, 3, 1, 1, 144},
+      {"dw 3x3 s1 384 @14", 384, 14, 14, 384, 3, 1, 1, 384},
       {"dw 3x3 s2 144 @56", 144, 56, 56, 144, 3, 2, 1, 144},
       {"dw 3x3 s1 960 @7", 960, 7, 7, 960, 3, 1, 1, 960},
       {"dw 5x5 s1 480 @14", 480, 14, 14, 480, 5, 1, 2, 480},
       {"dw 5x5 s2 240 @28", 240, 28, 28, 240, 5, 2, 2, 240},
+      {"dw 5x5 s1 1152 @7", 1152, 7, 7, 1152, 5, 1, 2, 1152},
   };
   Pool p1(1), p2(2);
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
-  std::printf("%-26s %-30s %8s %8s %7s %8s %7s\n", "shape", "kernel", "us(1T)", "GF/s", "%peak",
+  std::printf("%-26s %-30s %8s %8s %7s %8s %7s\n", "shape", "kernel", "cpu us(1T)", "GF/s", "%peak",
               "us(2T)", "x(2T)");
   for (const Shape& s : shapes) {
     if (!std::strstr(s.what, filter)) continue;
@@ -182,7 +205,7 @@ int main(int argc, char** argv) {
       auto k = make_conv_kernel(d, w.data(), b.data(), isa);
       if (isa == Isa::Portable && (!with_portable || isa == detect_isa())) continue;
       void* scr = std::aligned_alloc(64, (k->scratch_bytes(2) + 63) / 64 * 64 + 64);
-      const double t1 = time_run(*k, p1, x.data(), y.data(), scr);
+      const double t1 = time_run(*k, p1, x.data(), y.data(), scr, /*cpu=*/true);
       const double t2 = time_run(*k, p2, x.data(), y.data(), scr);
       std::printf("%-26s %-30s %8.1f %8.1f %6.1f%% %8.1f %7.2f\n", s.what, k->name(), t1 * 1e6,
                   flops / t1 * 1e-9, 100.0 * flops / t1 * 1e-9 / peak, t2 * 1e6, t1 / t2);

@@ -148,6 +148,8 @@ PYBIND11_MODULE(_engine, m) {
       .def_property_readonly("arena_bytes", &Plan::arena_bytes)
       .def_property_readonly("naive_bytes", &Plan::naive_bytes)
       .def("step_kernels", &Plan::step_kernels)
+      .def("step_times", &Plan::step_times,
+           "Seconds per step since compile, summed over runs (CNNRT_PROFILE=1 at compile, else 0)")
       .def_property_readonly("isa", &Plan::isa)
       .def_property_readonly("num_threads", &Plan::num_threads);
 }

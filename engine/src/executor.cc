@@ -1,6 +1,7 @@
 // Running a compiled Plan: lease an arena (activations + kernel scratch) from the pool of free
 // arenas, bind the graph inputs in place (no copy), run the steps in order, copy the outputs
 // out and return the arena. Several threads may run at once: each holds its own arena.
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -61,8 +62,12 @@ void Plan::run(const std::vector<const float*>& in, const std::vector<float*>& o
     outs.clear();
     for (int v : st.inputs) ins.push_back(v >= 0 ? ptr[v] : nullptr);
     for (int v : st.outputs) outs.push_back(ptr[v]);
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point t0 = profile_ ? Clock::now() : Clock::time_point{};
     try {
       kernels_[s]->run(StepArgs{ins.data(), outs.data(), scratch, *pool_});
+      if (profile_)
+        step_ns_[s] += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
     } catch (const std::exception& e) {
       throw std::runtime_error("step '" + st.name + "' (" + st.op + "): " + e.what());
     }

@@ -3,6 +3,8 @@
 #include "cnnrt/plan.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <set>
 #include <stdexcept>
 
@@ -168,9 +170,19 @@ void Plan::compile(int num_threads, const std::string& isa) {
     else if (mp.arena_offset[r] >= 0) where_[v] = {Where::Arena, 0, mp.arena_offset[r] + off};
     else if (where_[r].kind == Where::Input) where_[v] = {Where::Input, where_[r].index, off};
   }
+  const char* prof = std::getenv("CNNRT_PROFILE");
+  profile_ = prof && std::strcmp(prof, "") != 0 && std::strcmp(prof, "0") != 0;
+  step_ns_ = std::make_unique<std::atomic<int64_t>[]>(steps_.size());
+  for (size_t s = 0; s < steps_.size(); ++s) step_ns_[s] = 0;
   arena_bytes_ = mp.arena_bytes;
   naive_bytes_ = mp.naive_bytes;
   compiled_ = true;
+}
+
+std::vector<double> Plan::step_times() const {
+  std::vector<double> t(compiled_ ? steps_.size() : 0);
+  for (size_t s = 0; s < t.size(); ++s) t[s] = double(step_ns_[s].load()) * 1e-9;
+  return t;
 }
 
 }  // namespace cnnrt

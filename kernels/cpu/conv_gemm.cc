@@ -3,9 +3,11 @@
 //
 // Blocking, per task = (image, group, N block of nc columns, M block of mcp panels):
 //   for each K block (kc <= ~256):            A: weights packed at creation, [g][kblock][panel]
-//     pack B block (kc x nc) into scratch     1x1 s1 p0: rows of the input; else im2col
+//     pack B block (kc x nc) into scratch     im2col (1x1 s1 p0: B is the input itself, read
+//                                             in place; only a ragged last panel is packed)
 //     for each NR-wide B panel:               stays in L1 across the M panels
 //       for each MR-high A panel of the block: micro-kernel (last K block: fused epilogue)
+//     (with <= kFewPanels B panels, e.g. 7x7 outputs, the two loops swap: see task())
 // The B block fits L2 (<= 128 KiB) and the task's A block ~256 KiB, so the inner two loops
 // run out of cache; C is revisited once per K block.
 #include <algorithm>
@@ -23,6 +25,7 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 constexpr int64_t kKcMax = 256;            // K block: B panel kc x NR stays in L1
 constexpr int64_t kBBlockFloats = 32768;   // B block budget (128 KiB, L2)
 constexpr int64_t kABlockFloats = 65536;   // A block budget per task (256 KiB, L2)
+constexpr int64_t kFewPanels = 4;          // up to this many B panels: loop M panels outside
 
 class ConvGemm final : public ConvKernel {
  public:
@@ -123,52 +126,76 @@ class ConvGemm final : public ConvKernel {
     const float* xg = x + (n * d.C + g * (d.C / d.G)) * d.H * d.W;
     float* yg = y + n * d.out_batch_stride + g * mg_ * p_;
     const float* rg = res ? res + (n * d.M + g * mg_) * p_ : nullptr;
+    const int64_t npanels = ceil_div(ncols, nr_);
     const size_t nkb = kstart_.size() - 1;
     for (size_t kb = 0; kb < nkb; ++kb) {
       const int64_t k0 = kstart_[kb], kc = kstart_[kb + 1] - k0;
       const bool first = kb == 0, last = kb + 1 == nkb;
-      if (direct_)
-        pack_b_rows(xg, k0, kc, n0, ncols, bbuf);
-      else
+      // 1x1: full panels are read in place (row stride P); only a ragged one is packed.
+      if (!direct_)
         pack_b_im2col(xg, k0, kc, n0, ncols, bbuf);
-      for (int64_t np = 0; np * nr_ < ncols; ++np) {
-        const int64_t j0 = n0 + np * nr_;
+      else if (ncols % nr_)
+        pack_b_rows(xg, k0, kc, n0 + (npanels - 1) * nr_, ncols % nr_, bbuf);
+      auto tile = [&](int64_t mp, int64_t np) {
+        const int64_t j0 = n0 + np * nr_, i0 = mp * mr_;
         const int nr = int(std::min<int64_t>(nr_, n0 + ncols - j0));
+        const int mr = int(std::min<int64_t>(mr_, mg_ - i0));
         const float* bp = bbuf + np * kc * nr_;
-        for (int64_t mp = mp0; mp < mp1; ++mp) {
-          const int64_t i0 = mp * mr_;
-          const int mr = int(std::min<int64_t>(mr_, mg_ - i0));
-          UkArgs args{};
-          args.bias = bias_.data() + g * mpad_ + i0;
-          args.load_c = !first;
-          if (last && epi_.clamp_only) {
-            args.clamp = epi_.clamp;
-            args.lo = epi_.lo;
-            args.hi = epi_.hi;
-            args.res = rg ? rg + i0 * p_ + j0 : nullptr;
-            args.ldr = p_;
-            args.post_clamp = epi_.post_clamp && rg;
-            args.post_lo = epi_.post_lo;
-            args.post_hi = epi_.post_hi;
-          }
-          float* c = yg + i0 * p_ + j0;
-          const float* ap = a_.data() + a_offset(g, k0, mp, kc);
-          if (mr == mr_ && nr == nr_)
-            uk_.fn(kc, ap, bp, nr_, c, p_, args);
-          else
-            tail_tile(kc, ap, bp, c, mr, nr, args);
-          if (last && !epi_.clamp_only)
-            for (int i = 0; i < mr; ++i)
-              uk_.epi(c + i * p_, rg ? rg + (i0 + i) * p_ + j0 : nullptr, nr, epi_);
+        int64_t ldb = nr_;
+        if (direct_ && nr == nr_) bp = xg + k0 * p_ + j0, ldb = p_;
+        else if (direct_) bp = bbuf;
+        UkArgs args{};
+        args.bias = bias_.data() + g * mpad_ + i0;
+        args.rows = mr;
+        args.load_c = !first;
+        if (last && epi_.clamp_only) {
+          args.clamp = epi_.clamp;
+          args.lo = epi_.lo;
+          args.hi = epi_.hi;
+          args.res = rg ? rg + i0 * p_ + j0 : nullptr;
+          args.ldr = p_;
+          args.post_clamp = epi_.post_clamp && rg;
+          args.post_lo = epi_.post_lo;
+          args.post_hi = epi_.post_hi;
+        }
+        float* c = yg + i0 * p_ + j0;
+        const float* ap = a_.data() + a_offset(g, k0, mp, kc);
+        const bool half = uk_.fn_half && 2 * nr <= nr_;
+        if (nr == nr_)
+          uk_.fn(kc, ap, bp, ldb, c, p_, args);
+        else if (half && 2 * nr == nr_)
+          uk_.fn_half(kc, ap, bp, ldb, c, p_, args);
+        else
+          tail_tile(half ? uk_.fn_half : uk_.fn, kc, ap, bp, ldb, c, mr, nr, args);
+        if (last && !epi_.clamp_only)
+          for (int i = 0; i < mr; ++i)
+            uk_.epi(c + i * p_, rg ? rg + (i0 + i) * p_ + j0 : nullptr, nr, epi_);
+      };
+      // Few columns (7x7, 14x14 outputs): B is small and stays in cache while each A panel,
+      // streamed from memory (the weights of a late layer do not stay cached between
+      // inferences), is used for every column before the next; otherwise the B panel stays
+      // in L1 across the A panels of the block.
+      if (npanels <= kFewPanels) {
+        for (int64_t mp = mp0; mp < mp1; ++mp)
+          for (int64_t np = 0; np < npanels; ++np) tile(mp, np);
+      } else {
+        for (int64_t np = 0; np < npanels; ++np) {
+          // In place, the kc rows of a panel are kc streams P apart, more than the hardware
+          // prefetcher follows: fetch the panel after next ahead of time.
+          if (direct_ && (np + 2) * nr_ < ncols)
+            for (int64_t k = 0; k < kc; ++k)
+              __builtin_prefetch(xg + (k0 + k) * p_ + n0 + (np + 2) * nr_);
+          for (int64_t mp = mp0; mp < mp1; ++mp) tile(mp, np);
         }
       }
     }
   }
 
-  // A partial tile (M or N tail): run the full micro-kernel on a local MR x NR copy so the
-  // micro-kernels never see ragged edges, then copy the valid mr x nr part back.
-  void tail_tile(int64_t kc, const float* ap, const float* bp, float* c, int mr, int nr,
-                 UkArgs args) const {
+  // A tile with ragged columns (N tail): run micro-kernel fn (full or half width) on a local
+  // MR x NR copy so the micro-kernels never see ragged columns, then copy the valid mr x nr
+  // part back. (Ragged rows, the M tail, are the micro-kernels' own: UkArgs::rows.)
+  void tail_tile(GemmUkFn fn, int64_t kc, const float* ap, const float* bp, int64_t ldb, float* c,
+                 int mr, int nr, UkArgs args) const {
     alignas(64) float ct[kMaxMR * kMaxNR] = {};
     alignas(64) float rt[kMaxMR * kMaxNR] = {};
     if (args.load_c)
@@ -179,25 +206,23 @@ class ConvGemm final : public ConvKernel {
       args.res = rt;
       args.ldr = nr_;
     }
-    uk_.fn(kc, ap, bp, nr_, ct, nr_, args);
+    fn(kc, ap, bp, ldb, ct, nr_, args);
     for (int i = 0; i < mr; ++i) std::memcpy(c + i * p_, ct + i * nr_, nr * sizeof(float));
   }
 
   // 1x1 s1 p0: B row k is input channel k0+k, columns [n0, n0+ncols); NR-wide panels, the
-  // last one zero-padded.
+  // last one zero-padded (the driver packs only a ragged last panel this way).
   void pack_b_rows(const float* xg, int64_t k0, int64_t kc, int64_t n0, int64_t ncols,
                    float* dst) const {
-    for (int64_t j0 = 0; j0 < ncols; j0 += nr_, dst += kc * nr_) {
-      const int64_t w = std::min<int64_t>(nr_, ncols - j0);
-      const float* src = xg + k0 * p_ + n0 + j0;
-      if (w == nr_) {
-        for (int64_t k = 0; k < kc; ++k)
-          std::memcpy(dst + k * nr_, src + k * p_, size_t(nr_) * sizeof(float));
-      } else {
-        for (int64_t k = 0; k < kc; ++k) {
-          std::memcpy(dst + k * nr_, src + k * p_, size_t(w) * sizeof(float));
-          std::memset(dst + k * nr_ + w, 0, size_t(nr_ - w) * sizeof(float));
-        }
+    const int64_t full = ncols / nr_ * nr_, w = ncols - full;
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = xg + (k0 + k) * p_ + n0;
+      float* d = dst + k * nr_;
+      for (int64_t j0 = 0; j0 < full; j0 += nr_, d += kc * nr_)
+        for (int64_t t = 0; t < nr_; ++t) d[t] = src[j0 + t];
+      if (w) {
+        for (int64_t t = 0; t < w; ++t) d[t] = src[full + t];
+        for (int64_t t = w; t < nr_; ++t) d[t] = 0.f;
       }
     }
   }

@@ -1,5 +1,12 @@
-// Depthwise conv (G == C == M): the shared driver pads each input plane into per-thread
-// scratch (so the inner loops never test bounds) and an ISA function computes the plane.
+// Depthwise conv (G == C == M), NCHW. The shared driver (dwconv.cc) walks each plane in
+// passes of R output rows. It prepares every input row once into a small per-thread ring of
+// zero-padded rows and an ISA function computes the R rows of a pass from them.
+//
+// A prepared row holds the input row with its left/right padding, split into SW phases so
+// that every tap is a unit-stride read: phase q holds the padded columns j = q + SW*i at
+// index i (for SW == 1 it is just the padded row; for SW == 2 the even and odd columns).
+// Output column ow of tap kw then reads row[toff[kw] + ow], toff[kw] = (t % SW)*hl + t / SW
+// with t = kw*DW. Rows above or below the input are a shared all-zero row.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -10,20 +17,38 @@
 namespace cnnrt {
 
 struct DwGeom {
-  int64_t KH, KW, SH, SW, DH, DW;
+  int64_t KH, KW, SH, DH;  // kernel rows, stride and dilation along H
+  int64_t W, PL, SW;       // input width, left pad, stride along W (row preparation)
   int64_t OH, OW;
-  int64_t pw;  // row stride of the padded plane; rows hold PL zeros, W values, zeros
+  int64_t hl;              // length of one phase of a prepared row (a multiple of 16)
+  const int64_t* toff;     // KW tap offsets into a prepared row
+  int64_t R;               // output rows per pass
+  int64_t Q;               // input rows a pass reads: (R-1)*SH + (KH-1)*DH + 1
 };
 
-// Computes one output plane y (OH x OW, dense) from the padded plane xp:
-// y[oh][ow] = epi(bias + sum w[kh*KW + kw] * xp[(oh*SH + kh*DH)*pw + ow*SW + kw*DW]).
-// res is the residual plane or nullptr.
-using DwPlaneFn = void (*)(const float* xp, const float* w, float bias, float* y,
-                           const float* res, const DwGeom& g, const EpiParams& p);
+// Writes the W values of input row x into their columns of the prepared row `row` (SW*hl
+// floats). Columns left of the data are never written; up to `lanes` columns right of it may
+// be written, with zeros. The driver zeroes the ring once per task, so the padding stays zero.
+// avail: the values readable from x on (to the end of its plane, >= W); reads past the row
+// stay below it.
+using DwPrepFn = void (*)(const float* x, float* row, int64_t avail, const DwGeom& g);
+
+// Computes output rows [0, nrows) (nrows <= R) of a pass into y (row stride OW):
+// y[r][ow] = epi(bias + sum w[kh*KW + kw] * rows[r*SH + kh*DH][toff[kw] + ow]), res (rows of
+// the residual, same layout as y) or nullptr. rows: Q prepared rows (or the zero row), each
+// readable up to toff[KW-1] + round_up(OW, lanes). left: rows from y to the end of the
+// plane (>= nrows). A row's final vector may write (and read the residual of) up to lanes - 1
+// columns past the row while they stay inside the plane; rows are written top to bottom, so
+// those columns are rewritten with their final values later.
+using DwPassFn = void (*)(const float* const* rows, const float* w, float bias, float* y,
+                          const float* res, int64_t nrows, int64_t left, const DwGeom& g,
+                          const EpiParams& p);
 
 struct DwOps {
-  DwPlaneFn plane;
-  int lanes;  // the padded rows must allow reading SW*round_up(OW, lanes) + (KW-1)*DW + lanes
+  DwPrepFn prep;
+  int lanes;  // the vector width the reads are rounded up to
+  // Picks the pass function for the shape and sets g->R (g->Q is set by the caller).
+  DwPassFn (*choose)(DwGeom* g);
 };
 
 extern const DwOps f32_dwconv_plane__portable;

@@ -17,6 +17,8 @@ namespace cnnrt {
 // What a micro-kernel does around its kc-long rank-1 update loop on one full MR x NR tile.
 struct UkArgs {
   const float* bias;   // MR values: the accumulator start when !load_c
+  int rows;            // rows of C (and of the residual) to load and store, <= MR; the rows
+                       // past it are computed from A's zero padding and dropped (M tail)
   bool load_c;         // start from the values in C (a later K block)
   // Applied only on the last K block (flags false otherwise):
   bool clamp;          // y = min(max(y, lo), hi)
@@ -27,14 +29,16 @@ struct UkArgs {
   float post_lo, post_hi;
 };
 
-// c[i*ldc + j] (i < MR, j < NR) = init + sum_k a[k*MR + i] * b[k*ldb + j], then UkArgs.
+// c[i*ldc + j] (i < args.rows, j < NR) = init + sum_k a[k*MR + i] * b[k*ldb + j], then UkArgs.
 using GemmUkFn = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
                           int64_t ldc, const UkArgs& args);
 
 struct GemmUkernel {
   int mr, nr;
   GemmUkFn fn;
-  EpiRowFn epi;  // the general epilogue of the same ISA
+  EpiRowFn epi;      // the general epilogue of the same ISA
+  GemmUkFn fn_half;  // MR x NR/2 (b still has row stride ldb), or nullptr: a ragged last
+                     // panel of <= NR/2 columns (P = 49, 196) then costs half a tile
 };
 
 constexpr int kMaxMR = 8, kMaxNR = 32;  // bounds for the driver's tail tiles

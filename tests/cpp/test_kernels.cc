@@ -237,6 +237,20 @@ std::vector<ConvDesc> fixed_convs() {
       conv(3, 6, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, 11),  // 7x7 plane, N=3, gap
       conv(2, 6, 5, 3, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6),      // width 3
       conv(1, 4, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4),      // channel multiplier 2 (GEMM path)
+      // depthwise passes of several rows (dwconv.h): odd sizes, a pad of its own on each side
+      conv(1, 5, 13, 19, 5, 3, 3, 1, 1, 2, 2, 1, 1, 5),    // 3x3 s1, 2 vectors: 4 rows/pass
+      conv(1, 6, 17, 23, 6, 3, 3, 2, 0, 1, 1, 0, 1, 6),    // 3x3 s2, odd PL and W
+      conv(1, 3, 5, 70, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3),     // 9 vectors: groups of 4 + 1
+      conv(1, 4, 11, 9, 4, 5, 5, 1, 2, 2, 2, 2, 1, 4),     // 5x5 s1, 4 rows/pass
+      conv(1, 3, 12, 33, 3, 5, 5, 2, 2, 1, 1, 2, 1, 3),    // 5x5 s2, 3 vectors
+      conv(2, 3, 9, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3),      // width 2: 8 rows/pass, spills span rows
+      conv(1, 4, 3, 12, 4, 3, 3, 1, 0, 1, 0, 1, 1, 4),     // one output row
+      conv(1, 2, 40, 7, 2, 3, 3, 2, 1, 1, 1, 1, 1, 2),     // s2 to width 4, many passes
+      // GEMM N tails: half-width panels (P = 8, 24, 196) with M tails
+      conv(1, 5, 2, 4, 7, 1, 1, 1, 0, 0, 0, 0),            // P = 8: exactly a half panel
+      conv(1, 20, 14, 14, 13, 1, 1, 1, 0, 0, 0, 0),        // P = 196: 12 panels + 4 columns
+      conv(1, 3, 6, 8, 9, 3, 3, 1, 0, 0, 0, 0),            // im2col, P = 24 = 16 + 8
+      conv(1, 300, 7, 7, 20, 1, 1, 1, 0, 0, 0, 0),         // P = 49, 2 K blocks
   };
   for (size_t i = 0; i < v.size(); ++i) {
     // Cycle the epilogues over the shapes.

@@ -3,6 +3,7 @@
 // run() binds buffers and executes the steps in order. run() is const and may be called from
 // several threads at once: each call leases its own arena from a pool.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,9 @@ class Plan {
   const std::vector<std::string>& step_kernels() const { return kernel_names_; }
   const std::string& isa() const { return isa_name_; }
   int num_threads() const { return num_threads_; }
+  // Wall seconds spent in each step since compile, summed over runs. Recorded only when the
+  // environment has CNNRT_PROFILE=1 at compile time (otherwise all zero and no clock reads).
+  std::vector<double> step_times() const;
 
  private:
   struct Where;   // where a value's storage is found at run time
@@ -77,6 +81,8 @@ class Plan {
   size_t arena_bytes_ = 0, naive_bytes_ = 0, scratch_bytes_ = 0;
   std::string isa_name_;
   int num_threads_ = 0;
+  bool profile_ = false;
+  std::unique_ptr<std::atomic<int64_t>[]> step_ns_;  // per step, when profile_
 
   mutable std::mutex arenas_mu_;
   mutable std::vector<std::unique_ptr<Arena>> free_arenas_;

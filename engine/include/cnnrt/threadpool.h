@@ -27,21 +27,23 @@ class ThreadPool final : public Parallel {
   void for_each(int64_t n, const std::function<void(int64_t, int)>& f) const override;
 
  private:
+  using Job = std::function<void(int64_t, int)>;
   void worker(int tid);
-  void work(int tid) const;  // takes chunks of the current job until none are left
+  void work(const Job& job, int tid) const;  // takes chunks of the current job until none are left
 
   int threads_;
   std::vector<std::thread> workers_;
   mutable std::atomic<bool> busy_{false};
   mutable std::mutex mu_;
   mutable std::condition_variable wake_, done_;
-  mutable uint64_t generation_ = 0;
-  mutable int pending_ = 0;  // workers still on the current job
-  mutable const std::function<void(int64_t, int)>* job_ = nullptr;
+  mutable std::atomic<uint64_t> generation_{0};  // bumped (under mu_) for each new job
+  mutable const Job* job_ = nullptr;  // under mu_; nullptr once the caller ran out of chunks
+  mutable int sleeping_ = 0;          // under mu_: workers waiting on wake_
+  mutable std::atomic<int> active_{0};  // workers that joined the current job and are in it
   mutable int64_t n_ = 0, chunk_ = 1;
   mutable std::atomic<int64_t> next_{0};
   mutable std::exception_ptr error_;
-  bool stop_ = false;
+  bool stop_ = false;  // under mu_
 };
 
 }  // namespace cnnrt

@@ -1,5 +1,6 @@
-// Portable depthwise plane: per output row, start from the bias and accumulate one tap at a
-// time over the whole row (a unit-stride loop the compiler vectorizes for SW == 1).
+// Portable depthwise pass, one output row at a time: start from the bias and accumulate one
+// tap at a time over the whole row. Prepared rows make every tap a unit-stride read, so the
+// compiler vectorizes the inner loop for any stride.
 #include <cstdint>
 
 #include "cpu/dwconv.h"
@@ -9,23 +10,27 @@ namespace {
 
 float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-void plane(const float* xp, const float* w, float bias, float* y, const float* res,
-           const DwGeom& g, const EpiParams& p) {
-  for (int64_t oh = 0; oh < g.OH; ++oh) {
-    float* yr = y + oh * g.OW;
+void prep(const float* x, float* row, int64_t, const DwGeom& g) {
+  for (int64_t m = 0; m < g.W; ++m) {
+    const int64_t j = m + g.PL;
+    row[j % g.SW * g.hl + j / g.SW] = x[m];
+  }
+}
+
+void pass(const float* const* rows, const float* w, float bias, float* y, const float* res,
+          int64_t nrows, int64_t, const DwGeom& g, const EpiParams& p) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    float* yr = y + r * g.OW;
     for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] = bias;
     for (int64_t kh = 0; kh < g.KH; ++kh) {
-      const float* xr = xp + (oh * g.SH + kh * g.DH) * g.pw;
+      const float* xr = rows[r * g.SH + kh * g.DH];
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         const float wv = w[kh * g.KW + kw];
-        const float* xt = xr + kw * g.DW;
-        if (g.SW == 1)
-          for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] += wv * xt[ow];
-        else
-          for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] += wv * xt[ow * g.SW];
+        const float* xt = xr + g.toff[kw];
+        for (int64_t ow = 0; ow < g.OW; ++ow) yr[ow] += wv * xt[ow];
       }
     }
-    const float* rr = res ? res + oh * g.OW : nullptr;
+    const float* rr = res ? res + r * g.OW : nullptr;
     if (!p.clamp_only) {
       epi_row__portable(yr, rr, g.OW, p);
       continue;
@@ -42,8 +47,13 @@ void plane(const float* xp, const float* w, float bias, float* y, const float* r
   }
 }
 
+DwPassFn choose(DwGeom* g) {
+  g->R = 1;
+  return &pass;
+}
+
 }  // namespace
 
-const DwOps f32_dwconv_plane__portable = {&plane, 1};
+const DwOps f32_dwconv_plane__portable = {&prep, 1, &choose};
 
 }  // namespace cnnrt

@@ -15,11 +15,12 @@ void ukernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, 
              const UkArgs& args) {
   float acc[MR][NR];
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = args.load_c ? c[i * ldc + j] : args.bias[i];
+    for (int j = 0; j < NR; ++j)
+      acc[i][j] = !args.load_c ? args.bias[i] : i < args.rows ? c[i * ldc + j] : 0.f;
   for (int64_t k = 0; k < kc; ++k, a += MR, b += ldb)
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < args.rows; ++i)
     for (int j = 0; j < NR; ++j) {
       float v = acc[i][j];
       if (args.clamp) v = clampf(v, args.lo, args.hi);
@@ -33,6 +34,6 @@ void ukernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, 
 
 }  // namespace
 
-const GemmUkernel f32_gemm_ukernel_4x8__portable = {MR, NR, &ukernel, &epi_row__portable};
+const GemmUkernel f32_gemm_ukernel_4x8__portable = {MR, NR, &ukernel, &epi_row__portable, nullptr};
 
 }  // namespace cnnrt
