@@ -10,6 +10,7 @@ bound), so Shape/Gather/Concat chains arrive as nodes with constant-able inputs.
 
 from __future__ import annotations
 
+import heapq
 import os
 
 import numpy as np
@@ -114,22 +115,35 @@ class _Importer:
 
     # --- nodes -------------------------------------------------------------------------------
     def _toposorted(self) -> list[onnx.NodeProto]:
-        """Nodes in dependency order (the spec requires it, but some exporters do not comply)."""
+        """Nodes in dependency order (the spec requires it, but some exporters do not comply).
+
+        Kahn's algorithm: a node waits on the count of its inputs not yet produced; the ready
+        node earliest in the file goes first, so a well-ordered file keeps its order."""
         nodes = list(self.g.node)
         ready = set(self.env) | {""}
-        order, pending = [], nodes
-        while pending:
-            rest = [n for n in pending if not all(i in ready for i in n.input)]
-            progressed = [n for n in pending if all(i in ready for i in n.input)]
-            if not progressed:  # a cycle or an undefined name: report the first culprit
-                n = rest[0]
-                missing = [i for i in n.input if i not in ready]
-                raise ModelLoadError(f"{self.source}: node {n.name or n.op_type!r} ({n.op_type}) reads "
-                                     f"{missing[0]!r}, which no node, input or initializer produces")
-            for n in progressed:
-                order.append(n)
-                ready.update(n.output)
-            pending = rest
+        waiting: dict[str, list[int]] = {}
+        missing = []
+        for k, n in enumerate(nodes):
+            names = {i for i in n.input if i not in ready}
+            missing.append(len(names))
+            for name in names:
+                waiting.setdefault(name, []).append(k)
+        queue = [k for k, m in enumerate(missing) if m == 0]  # sorted: already a heap
+        order = []
+        while queue:
+            k = heapq.heappop(queue)
+            order.append(nodes[k])
+            for name in nodes[k].output:
+                for j in waiting.pop(name, []):
+                    missing[j] -= 1
+                    if missing[j] == 0:
+                        heapq.heappush(queue, j)
+        if len(order) < len(nodes):  # a cycle or an undefined name: report the first culprit
+            produced = ready | {o for n in order for o in n.output}
+            n = next(n for k, n in enumerate(nodes) if missing[k] > 0)
+            absent = [i for i in n.input if i not in produced]
+            raise ModelLoadError(f"{self.source}: node {n.name or n.op_type!r} ({n.op_type}) reads "
+                                 f"{absent[0]!r}, which no node, input or initializer produces")
         return order
 
     def _used(self) -> set[str]:
