@@ -17,7 +17,8 @@ field              type                         meaning
                                                 by this first: 1/255 -> [0, 1], 1 -> [0, 255]
 ``mean``           [float] * channels           subtracted after scaling, per channel
 ``std``            [float] * channels           divided by after subtracting the mean
-``channel_order``  "RGB" or "BGR"               order of the input's channels
+``channel_order``  "RGB", "BGR" or "L"          order of the input's channels; "L": one
+                                                grayscale channel
 ``layout``         "NCHW" or "NHWC"             layout of the graph input tensor
 =================  ===========================  =============================================
 
@@ -62,12 +63,13 @@ def validate(spec: dict) -> dict:
         raise ValueError(f"preprocess spec: crop must be 'center' or null, not {spec['crop']!r}")
     if spec["interpolation"] not in ("bilinear", "bicubic", "nearest"):
         raise ValueError(f"preprocess spec: unknown interpolation {spec['interpolation']!r}")
-    if spec["channel_order"] not in ("RGB", "BGR") or spec["layout"] not in ("NCHW", "NHWC"):
-        raise ValueError("preprocess spec: channel_order must be RGB/BGR, layout NCHW/NHWC")
+    if spec["channel_order"] not in ("RGB", "BGR", "L") or spec["layout"] not in ("NCHW", "NHWC"):
+        raise ValueError("preprocess spec: channel_order must be RGB/BGR/L, layout NCHW/NHWC")
     out["scale"] = float(spec["scale"])
     out["mean"] = [float(v) for v in spec["mean"]]
     out["std"] = [float(v) for v in spec["std"]]
-    if len(out["mean"]) != len(out["std"]) or 0.0 in out["std"]:
+    channels = 1 if spec["channel_order"] == "L" else 3
+    if not len(out["mean"]) == len(out["std"]) == channels or 0.0 in out["std"]:
         raise ValueError("preprocess spec: mean and std need one non-zero entry per channel")
     return out
 

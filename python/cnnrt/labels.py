@@ -1,4 +1,4 @@
-"""Class labels: ImageNet-1k by default (shipped in data/imagenet_labels.txt)."""
+"""Class labels: ImageNet-1k by default (shipped in data/imagenet_labels.txt), or the digits."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ def labels_for(metadata: dict, num_classes: int, override=None) -> list[str]:
         labels = list(override)
         if len(labels) != num_classes:
             raise ValueError(f"{len(labels)} labels given for a model with {num_classes} classes")
+    elif metadata.get("cnnrt.labels") == "digits" and num_classes == 10:
+        labels = [str(d) for d in range(10)]
     elif metadata.get("cnnrt.labels", "imagenet1k") == "imagenet1k" and num_classes in (1000, 1001):
         labels = list(imagenet_labels())
         if num_classes == 1001:  # TF-style models put a background class first

@@ -6,7 +6,7 @@ The JSON keys (written by cnnrt.models builders; any may be omitted):
   crop "center" | null   how to cut `size` out of the resized image
   scale float            multiplies the 0..255 pixel values first (1/255 for [0, 1] inputs)
   mean, std [3]          then (x - mean) / std per channel, in the scaled units
-  channel_order "RGB" | "BGR"
+  channel_order "RGB" | "BGR" | "L" (one grayscale channel)
   interpolation "bilinear" | "bicubic" | "nearest"
   layout "NCHW" | "NHWC"  of the network input
 A model without metadata gets the ImageNet defaults below, and summary() says so.
@@ -44,8 +44,9 @@ class Preprocess:
     def from_dict(cls, d: dict, source: str) -> "Preprocess":
         known = {k: v for k, v in {**IMAGENET_DEFAULTS, **d}.items() if k in cls.__dataclass_fields__}
         p = cls(**known, source=source) if "source" not in known else cls(**known)
-        if (p.channel_order not in ("RGB", "BGR") or p.layout not in ("NCHW", "NHWC")
-                or len(p.mean) != 3 or len(p.std) != 3 or len(p.size) != 2):
+        channels = 1 if p.channel_order == "L" else 3
+        if (p.channel_order not in ("RGB", "BGR", "L") or p.layout not in ("NCHW", "NHWC")
+                or len(p.mean) != channels or len(p.std) != channels or len(p.size) != 2):
             raise ValueError(f"invalid preprocessing description: {d}")
         return p
 
@@ -63,10 +64,12 @@ class Preprocess:
 
     # --- the pipeline -------------------------------------------------------------------
     def image_to_tensor(self, image) -> np.ndarray:
-        """One image (path, PIL image, HWC uint8 array) -> a (3, H, W) float32 array (HWC for NHWC)."""
+        """One image (path, PIL image, HWC uint8 array) -> a (C, H, W) float32 array (HWC for NHWC)."""
         from PIL import Image
 
         img = _to_pil(image)
+        if self.channel_order == "L":
+            img = img.convert("L")
         h, w = self.size
         interp = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC, "nearest": Image.NEAREST}[self.interpolation]
         if self.resize:
@@ -79,6 +82,8 @@ class Preprocess:
         if img.size != (w, h):
             img = img.resize((w, h), interp)
         x = np.asarray(img, dtype=np.float32) * np.float32(self.scale)
+        if x.ndim == 2:
+            x = x[..., None]
         if self.channel_order == "BGR":
             x = x[..., ::-1]
         x = (x - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
