@@ -27,6 +27,7 @@ class Arch:
     graph: Callable[..., "GraphBuilder"]  # graph(weight_source) -> GraphBuilder
     preprocess: dict  # a preprocess_meta spec
     real_weights: Optional[Callable[[], object]] = None  # () -> RealWeights; None: random only
+    labels: str = "imagenet1k"  # the label set of the output (cnnrt.labels metadata)
 
 
 def _pads(pads: int | Sequence[int]) -> list[int]:
@@ -111,8 +112,49 @@ class GraphBuilder:
     def add(self, a: str, b: str) -> str:
         return self.node("Add", [a, b])
 
+    def mul(self, a: str, b: str) -> str:
+        return self.node("Mul", [a, b])
+
+    def sigmoid(self, x: str) -> str:
+        return self.node("Sigmoid", [x])
+
+    def silu(self, x: str) -> str:
+        # x * sigmoid(x) as two nodes, the way PyTorch exports nn.SiLU; cnnrt fuses the pair
+        return self.mul(x, self.sigmoid(x))
+
+    def squeeze_excite(self, x: str, prefix: str, c: int, squeeze: int, act: str = "silu") -> str:
+        """x * sigmoid(fc2(act(fc1(avgpool(x))))), torchvision's SqueezeExcitation:
+        1x1 convs with bias `<prefix>.fc1` (c -> squeeze) and `<prefix>.fc2` (squeeze -> c)."""
+        s = self.conv(self.global_avg_pool(x), f"{prefix}.fc1", c, squeeze, 1, bias=True)
+        s = getattr(self, act)(s)
+        s = self.conv(s, f"{prefix}.fc2", squeeze, c, 1, bias=True, linear=True)
+        return self.mul(self.sigmoid(s), x)
+
     def global_avg_pool(self, x: str) -> str:
         return self.node("GlobalAveragePool", [x])
+
+    def max_pool(self, x: str, k: int, stride: int, pads: int | Sequence[int] = 0,
+                 ceil: bool = False) -> str:
+        """MaxPool k x k; `ceil` rounds the output size up as Caffe's pooling does."""
+        return self.node("MaxPool", [x], kernel_shape=[k, k], strides=[stride, stride],
+                         pads=_pads(pads), ceil_mode=int(ceil))
+
+    def lrn(self, x: str, size: int, alpha: float = 1e-4, beta: float = 0.75,
+            bias: float = 1.0) -> str:
+        """Local response normalization across channels (ONNX divides alpha by size, as Caffe)."""
+        return self.node("LRN", [x], size=size, alpha=float(alpha), beta=float(beta),
+                         bias=float(bias))
+
+    def concat(self, xs: Sequence[str], axis: int = 1) -> str:
+        return self.node("Concat", list(xs), axis=axis)
+
+    def avg_pool(self, x: str, k: int, stride: int, pads: int | Sequence[int] = 0) -> str:
+        """AveragePool k x k; padded cells are left out of the mean (count_include_pad=0)."""
+        return self.node("AveragePool", [x], kernel_shape=[k, k], strides=[stride, stride],
+                         pads=_pads(pads), count_include_pad=0)
+
+    def tanh(self, x: str) -> str:
+        return self.node("Tanh", [x])
 
     def flatten(self, x: str) -> str:
         return self.node("Flatten", [x], axis=1)
@@ -124,11 +166,34 @@ class GraphBuilder:
         return self.node("Gemm", [x, w, b], name=prefix, transB=1)
 
     # -- result ---------------------------------------------------------------------
-    def model(self, metadata: dict[str, str]) -> onnx.ModelProto:
+    def model(self, metadata: dict[str, str], check: bool = True) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, self.name, self.inputs, self.outputs,
                                   initializer=list(self.inits.values()))
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="cnnrt.models", ir_version=IR_VERSION)
         helper.set_model_props(model, dict(metadata))
-        onnx.checker.check_model(model)
+        if check:  # (with external data, check the saved file: onnx.checker.check_model(path))
+            onnx.checker.check_model(model)
         return model
+
+    def nbytes(self) -> int:
+        """Bytes of initializer data held in memory (a protobuf message is limited to 2 GiB)."""
+        return sum(len(t.raw_data) for t in self.inits.values())
+
+    def move_to_external_data(self, folder: str, location: str, min_bytes: int = 1024) -> None:
+        """Writes every initializer of `min_bytes` or more to the file `location` in `folder`
+        (ONNX external data, 64-byte aligned so readers can memory-map each tensor) and drops
+        its bytes from memory; model() then gives a small proto referring to that file."""
+        import os
+
+        from onnx.external_data_helper import set_external_data
+
+        with open(os.path.join(folder, location), "wb") as f:
+            for t in self.inits.values():
+                if len(t.raw_data) < min_bytes:
+                    continue
+                f.write(b"\0" * (-f.tell() % 64))
+                offset = f.tell()
+                f.write(t.raw_data)
+                set_external_data(t, location, offset, len(t.raw_data))
+                t.ClearField("raw_data")
