@@ -3,6 +3,7 @@
     cnnrt classify [IMAGE] [--model NAME_OR_PATH]   top-5 labels, params, MACs, latency
     cnnrt summary MODEL                             the per-layer accounting table
     cnnrt zoo list | cnnrt zoo export NAME -o FILE  the model builders
+    cnnrt compare [--models a,b] [--include-l2]     the survey's table, measured
     cnnrt backends                                  registered backends
 """
 
@@ -36,11 +37,15 @@ def resolve_model(spec: str) -> str:
 
     if spec not in models.names():
         raise SystemExit(f"cnnrt: {spec!r} is neither a file nor a zoo model ({', '.join(models.names())})")
+    weights = models.info(spec)["weights"]  # real where the zoo has them, else seeded random
     path = cache_dir() / f"{spec}.onnx"
     if not path.exists():
-        tmp = path.with_suffix(".onnx.tmp")
-        models.build(spec, path=str(tmp))
-        tmp.replace(path)
+        folder = cache_dir() / f".{spec}.tmp"  # built aside, so an interrupted build leaves no file
+        folder.mkdir(exist_ok=True)
+        models.build(spec, path=str(folder / path.name), weights=weights)
+        for f in folder.iterdir():  # the model, and its external-data file if it has one
+            f.replace(cache_dir() / f.name)
+        folder.rmdir()
     return str(path)
 
 
@@ -80,13 +85,32 @@ def cmd_zoo(args) -> int:
     from cnnrt import models
 
     if args.action == "list":
+        print(f"{'name':<20} {'input':>9} {'params':>10} {'GMACs':>8}  weights")
         for name in models.names():
-            print(name)
+            meta = models.info(name)
+            size = "x".join(map(str, meta["size"]))
+            if name == "efficientnet_l2" and not args.all:
+                print(f"{name:<20} {size:>9} {'':>10} {'':>8}  {meta['weights']} (counts: --all, builds 1.9 GB)")
+                continue
+            s = cnnrt.load(resolve_model(name)).summary()
+            print(f"{name:<20} {size:>9} {s.total.params / 1e6:>9.2f}M {s.total.macs / 1e9:>8.3f}  {meta['weights']}")
         return 0
     if not args.name or not args.output:
         raise SystemExit("cnnrt zoo export NAME -o FILE")
-    models.build(args.name, path=args.output)
+    models.build(args.name, path=args.output, weights=models.info(args.name)["weights"])
     print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from cnnrt import compare
+
+    names = args.models.split(",") if args.models else list(compare.DEFAULT_MODELS)
+    if args.include_l2 and "efficientnet_l2" not in names:
+        names.append("efficientnet_l2")
+    rows = compare.run(names, backend=args.backend, repeat=args.repeat, out_dir=args.out)
+    print(compare.render(rows))
+    print(f"\nwrote {args.out}/compare.json, compare.csv" + (", compare.png" if (Path(args.out) / "compare.png").exists() else ""))
     return 0
 
 
@@ -110,7 +134,15 @@ def main(argv=None) -> int:
     z.add_argument("action", choices=["list", "export"])
     z.add_argument("name", nargs="?")
     z.add_argument("-o", "--output")
+    z.add_argument("--all", action="store_true", help="also count EfficientNet-L2 (slow)")
     z.set_defaults(func=cmd_zoo)
+    k = sub.add_parser("compare", help="the survey's Table 1 with measured costs, + chart")
+    k.add_argument("--models", help="comma-separated zoo names (default: the survey's, without L2)")
+    k.add_argument("--include-l2", action="store_true", help="add EfficientNet-L2 (slow: 1.9 GB)")
+    k.add_argument("--backend", default="cpu")
+    k.add_argument("--repeat", type=int, default=5)
+    k.add_argument("--out", default="cnnrt-compare", help="folder for compare.json/.csv/.png")
+    k.set_defaults(func=cmd_compare)
     b = sub.add_parser("backends", help="list backends")
     b.set_defaults(func=lambda a: print("\n".join(cnnrt.backends())) or 0)
     args = p.parse_args(argv)

@@ -1,5 +1,8 @@
 """Per-layer and total costs of a graph with concrete shapes.
 
+Activation memory per layer = the bytes of the layer's outputs; the total is their sum (what a
+runtime without a memory planner would hold), next to the planned arena in Model.summary().
+
 Conventions (DESIGN.md): MACs count multiply-accumulates of conv/gemm/matmul; FLOPs = 2 x MACs
 plus the elementwise work (bias, BN, activations, adds, pooling, softmax); params = elements of
 weights and biases (BatchNorm's scale and bias, counted before folding as papers do; its running
@@ -9,6 +12,8 @@ statistics are buffers, not parameters). Data-movement ops cost bytes, not FLOPs
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..ir import Graph
 from ..ir.ops import Cost, node_cost
@@ -21,10 +26,12 @@ class LayerCost:
     shape: tuple
     cost: Cost
     origin: list
+    activation_bytes: int = 0
 
 
 def account(graph: Graph) -> tuple[list[LayerCost], Cost]:
-    rows = [LayerCost(n.name, _describe(n), n.outputs[0].shape, node_cost(n), list(n.origin))
+    rows = [LayerCost(n.name, _describe(n), n.outputs[0].shape, node_cost(n), list(n.origin),
+                      sum(np.dtype(v.dtype).itemsize * v.size for v in n.outputs))
             for n in graph.nodes]
     total = Cost()
     for r in rows:
@@ -66,13 +73,16 @@ def _num(x: int) -> str:
 def format_table(rows: list[LayerCost], total: Cost, title: str = "") -> str:
     name_w = min(max([len(r.name) for r in rows] + [5]), 40)
     op_w = max([len(r.op) for r in rows] + [2])
-    head = f"{'layer':<{name_w}}  {'op':<{op_w}}  {'output shape':<20} {'params':>9} {'MACs':>9} {'FLOPs':>9}"
+    head = (f"{'layer':<{name_w}}  {'op':<{op_w}}  {'output shape':<20} {'params':>9} {'MACs':>9} "
+            f"{'FLOPs':>9} {'act. mem':>9}")
     lines = [title] if title else []
     lines += [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r.name[:name_w]:<{name_w}}  {r.op:<{op_w}}  {str(tuple(r.shape)):<20} "
-                     f"{_num(r.cost.params):>9} {_num(r.cost.macs):>9} {_num(r.cost.flops):>9}")
+                     f"{_num(r.cost.params):>9} {_num(r.cost.macs):>9} {_num(r.cost.flops):>9} "
+                     f"{_num(r.activation_bytes) + 'B':>9}")
     lines.append("-" * len(head))
+    act = sum(r.activation_bytes for r in rows)
     lines.append(f"{'total':<{name_w}}  {'':<{op_w}}  {'':<20} {_num(total.params):>9} "
-                 f"{_num(total.macs):>9} {_num(total.flops):>9}")
+                 f"{_num(total.macs):>9} {_num(total.flops):>9} {_num(act) + 'B':>9}")
     return "\n".join(lines)
