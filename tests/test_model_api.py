@@ -71,6 +71,9 @@ def test_summary_counts(lite0):
     assert s.optimized_total.macs == s.total.macs  # fusion changes the steps, not the arithmetic
     assert "total" in text and "conv3x3" in text and "model metadata" in text
     assert s.report["arena_bytes"] < s.report["naive_bytes"]
+    opt = s.optimized_table()
+    assert "conv1x1+clip" in opt and "batch_norm" not in opt  # BN folded, ReLU6 fused
+    assert len(s.optimized_rows) < len(s.rows)
 
 
 def test_summary_says_when_preprocessing_is_defaulted(lite0_path, tmp_path):

@@ -77,7 +77,11 @@ def cmd_classify(args) -> int:
 
 def cmd_summary(args) -> int:
     m = cnnrt.load(resolve_model(args.model), backend=args.backend)
-    print(m.summary(batch=args.batch))
+    s = m.summary(batch=args.batch)
+    print(s)
+    if args.optimized:
+        print()
+        print(s.optimized_table())
     return 0
 
 
@@ -129,6 +133,7 @@ def main(argv=None) -> int:
     s.add_argument("model")
     s.add_argument("--batch", type=int, default=1)
     s.add_argument("--backend", default="cpu")
+    s.add_argument("--optimized", action="store_true", help="also the per-step table after fusion")
     s.set_defaults(func=cmd_summary)
     z = sub.add_parser("zoo", help="model builders")
     z.add_argument("action", choices=["list", "export"])

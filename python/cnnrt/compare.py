@@ -56,8 +56,20 @@ def measure(path: str, backend: str, repeat: int) -> dict:
         b8.append(time.perf_counter() - t)
     return {"params": s.total.params, "gmacs": s.total.macs / 1e9, "input": "x".join(map(str, one[1:])),
             "latency_ms": statistics.median(lat) * 1e3, "throughput_b8": 8 / statistics.median(b8),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "load_s": load_s,
+            "peak_rss_mb": _peak_rss_mb(), "load_s": load_s,
             "weights": m.metadata.get("cnnrt.weights", "?").split(":")[0]}
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and
+    exec, so a child would report its parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _measure_in_child(path: str, backend: str, repeat: int) -> dict:
@@ -138,6 +150,7 @@ def chart(rows: list[dict], path: Path, progress=print) -> Path | None:
         ax.annotate(f"{r['network']}\n{r['params'] / 1e6:.0f}M, {r['latency_ms']:.0f} ms",
                     (r["gmacs"], acc), textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xscale("log")
+    ax.margins(x=0.2, y=0.1)  # room for the labels of the outermost points
     ax.set_xlabel("GMACs per image (log scale; measured by cnnrt)")
     ax.set_ylabel("ImageNet top-1 accuracy, % (survey Table 1)")
     ax.set_title("Accuracy vs compute; marker area ~ parameters")

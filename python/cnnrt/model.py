@@ -176,6 +176,11 @@ class Summary:
                  f"preprocessing: {self.model.preprocess.describe()}"]
         return "\n".join(lines)
 
+    def optimized_table(self) -> str:
+        """The per-step table of what the optimized graph executes (fused ops named by parts)."""
+        return format_table(self.optimized_rows, self.optimized_total,
+                            title=f"optimized: {len(self.optimized_rows)} steps")
+
     def __str__(self) -> str:
         return self.text
 

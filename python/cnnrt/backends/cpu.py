@@ -172,6 +172,9 @@ class CpuBackend(Backend):
             plan.compile(int(options.num_threads), options.isa)
         except ValueError as e:
             raise BackendError(f"{graph.source}: {e}") from None
+        for v in graph.values():  # the engine holds its own (packed) copy of every weight now
+            if v.is_const and not graph.is_output(v):
+                v.const = None
         report = {"backend": "cpu", "isa": plan.isa, "num_threads": plan.num_threads,
                   "arena_bytes": plan.arena_bytes, "naive_bytes": plan.naive_bytes,
                   "kernels": dict(zip(plan.step_names, plan.step_kernels()))}
