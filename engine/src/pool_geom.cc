@@ -45,4 +45,14 @@ Pool2d read_pool2d(const StepSpec& s) {
   return g;
 }
 
+std::pair<int64_t, int64_t> read_global_pool(const StepSpec& s) {
+  s.expect_arity(1, 1, 1);
+  const Shape &x = s.in(0), &y = s.out(0);
+  expect(x.size() >= 3, "X must be (N, C, H, W), got " + shape_str(x));
+  Shape want(x.size(), 1);
+  want[0] = x[0], want[1] = x[1];
+  expect(y == want, "Y must be " + shape_str(want) + ", got " + shape_str(y));
+  return {x[0] * x[1], numel(x, 2, x.size())};
+}
+
 }  // namespace cnnrt

@@ -2,6 +2,7 @@
 // attributes and the X/Y shapes, validated (Y's spatial size may be the floor or ceil_mode one).
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "cnnrt/step.h"
 
@@ -15,5 +16,8 @@ struct Pool2d {
 };
 
 Pool2d read_pool2d(const StepSpec& s);
+
+// Global pools: checks X (N, C, spatial...) -> Y (N, C, 1, ...); returns {planes N*C, plane size}.
+std::pair<int64_t, int64_t> read_global_pool(const StepSpec& s);
 
 }  // namespace cnnrt

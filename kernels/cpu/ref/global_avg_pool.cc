@@ -1,18 +1,14 @@
 // global_avg_pool: the mean of each (n, c) plane of X (N, C, ...) -> Y (N, C, 1, ...).
 // Summed in double so large planes keep float precision.
 #include "cnnrt/parallel_for.h"
+#include "cnnrt/pool_geom.h"
 #include "cnnrt/step.h"
 
 namespace cnnrt {
 
 std::unique_ptr<StepKernel> make_global_avg_pool_step(const StepSpec& s) {
-  s.expect_arity(1, 1, 1);
-  const Shape &x = s.in(0), &y = s.out(0);
-  expect(x.size() >= 3, "X must be (N, C, H, W), got " + shape_str(x));
-  Shape want(x.size(), 1);
-  want[0] = x[0], want[1] = x[1];
-  expect(y == want, "Y must be " + shape_str(want) + ", got " + shape_str(y));
-  const int64_t plane = numel(x, 2, x.size()), planes = x[0] * x[1];
+  const auto geom = read_global_pool(s);
+  const int64_t planes = geom.first, plane = geom.second;
   return make_fn_kernel("f32_global_avg_pool__ref", [=](const StepArgs& a) {
     parallel_for(a.par, planes, grain_for(plane), [&](int64_t p0, int64_t p1, int) {
       for (int64_t p = p0; p < p1; ++p) {
