@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "cnnrt/memory.h"
 #include "cnnrt/plan.h"
 #include "cnnrt/version.h"
 
@@ -117,6 +118,17 @@ PYBIND11_MODULE(_engine, m) {
     d["best"] = cnnrt::isa_name(cnnrt::detect_isa());
     return d;
   }, "The ISAs this CPU (and OS) supports, and the best one.");
+
+  m.def("pack_buffers", [](const std::vector<size_t>& bytes, const std::vector<int>& first,
+                           const std::vector<int>& last) {
+    if (first.size() != bytes.size() || last.size() != bytes.size())
+      throw std::invalid_argument("pack_buffers: bytes, first and last differ in length");
+    std::vector<size_t> offsets;
+    const size_t arena = cnnrt::pack_buffers(bytes, first, last, offsets);
+    return py::make_tuple(offsets, arena);
+  }, py::arg("bytes"), py::arg("first"), py::arg("last"),
+  "The engine's memory planner for other executors (the GPU backend): byte offsets in one arena "
+  "for buffers alive over [first, last] step indices, and the arena size. (offsets, arena_bytes)");
 
   py::class_<Plan>(m, "Plan")
       .def(py::init<>())

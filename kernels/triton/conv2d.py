@@ -286,3 +286,49 @@ CONFIGS = {
     ("float32", "tf32"): [(128, 64, 32, 8, 3), (64, 64, 32, 4, 3), (64, 32, 16, 4, 3)],
     ("float32", "ieee"): [(64, 64, 32, 8, 3), (64, 32, 16, 4, 3)],
 }
+
+
+# Representative launches for the sm_90 compile check (tests/triton/test_aot_sm90.py): ResNet's
+# 3x3 with the heaviest epilogue, with each K loop shape; a strided 1x1 with none (KW and the
+# stride become different constants; tap loop); the 7x7/2 stem with C=3 (K = 147, ragged K tail;
+# flat loop).
+_AOT_LAYERS = {
+    "3x3s1_silu_res_relu6_flatK": dict(n=2, h=56, w=56, c=64, m=64, k=(3, 3), stride=(1, 1),
+                                       pads=(1, 1, 1, 1), act="silu", residual=True,
+                                       post="relu6", flat_k=True),
+    "3x3s1_silu_res_relu6_tapK": dict(n=2, h=56, w=56, c=64, m=64, k=(3, 3), stride=(1, 1),
+                                      pads=(1, 1, 1, 1), act="silu", residual=True,
+                                      post="relu6", flat_k=False),
+    "1x1s2_nobias": dict(n=2, h=28, w=28, c=256, m=512, k=(1, 1), stride=(2, 2),
+                         pads=(0, 0, 0, 0), act="none", residual=False, post="none", bias=False),
+    "7x7s2_stem_c3": dict(n=2, h=224, w=224, c=3, m=64, k=(7, 7), stride=(2, 2),
+                          pads=(3, 3, 3, 3), act="relu", residual=False, post="none"),
+}
+
+
+def aot_cases():
+    """{case id: () -> (jit kernel, args, meta)}: every shipped configuration on each layer above,
+    built with the launcher's own argument checks (tensors are never read)."""
+    import torch
+
+    def case(dtype, cfg, precision, L):
+        bm, bn, bk, warps, stages = cfg
+        dt = getattr(torch, dtype)
+        kh, kw = L["k"]
+        x = torch.empty(L["n"], L["h"], L["w"], L["c"], dtype=dt)
+        wp = torch.empty(kh * kw * L["c"], L["m"], dtype=dt)
+        b = torch.empty(L["m"], dtype=dt) if L.get("bias", True) else None
+        oh = (L["h"] + L["pads"][0] + L["pads"][2] - kh) // L["stride"][0] + 1
+        ow = (L["w"] + L["pads"][1] + L["pads"][3] - kw) // L["stride"][1] + 1
+        res = torch.empty(L["n"], oh, ow, L["m"], dtype=dt) if L["residual"] else None
+        _, _, args, meta = conv2d_launch_args(
+            x, wp, b, kernel_size=L["k"], stride=L["stride"], pads=L["pads"], dilation=(1, 1),
+            act=L["act"], residual=res, residual_after_act=True, post_act=L["post"], out=None,
+            out_channel_offset=0, precision=precision, block_m=bm, block_n=bn, block_k=bk,
+            num_warps=warps, num_stages=stages, flat_k=L.get("flat_k"))
+        return _conv2d_nhwc_kernel, args, meta
+
+    return {f"{dtype}-{prec}-{'x'.join(map(str, cfg))}-{name}":
+            (lambda d=dtype, c=cfg, p=prec, L=L: case(d, c, p, L))
+            for (dtype, prec), configs in CONFIGS.items() for cfg in configs
+            for name, L in _AOT_LAYERS.items()}

@@ -1,15 +1,16 @@
-"""Loads kernels/triton/<name>.py by path (kernels/ is not a package, and a `triton` folder on
-sys.path would shadow the triton package)."""
+"""The Triton kernel modules, imported from the installed package (cnnrt.kernels.triton, which is
+kernels/triton/ in the source tree): the same module objects the GPU backend launches."""
 
-import importlib.util
-import os
-
-_root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "kernels", "triton")
+import importlib
+import pkgutil
 
 
 def load_kernel_module(name):
-    spec = importlib.util.spec_from_file_location(f"cnnrt_triton_{name}",
-                                                  os.path.join(_root, f"{name}.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return importlib.import_module(f"cnnrt.kernels.triton.{name}")
+
+
+def kernel_modules():
+    """Every kernel module that ships sm_90 compile cases (an aot_cases() function)."""
+    import cnnrt.kernels.triton as pkg
+    mods = [load_kernel_module(m.name) for m in pkgutil.iter_modules(pkg.__path__)]
+    return [m for m in mods if hasattr(m, "aot_cases")]

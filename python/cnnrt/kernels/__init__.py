@@ -1,0 +1,1 @@
+"""Kernel packages shipped with cnnrt: `cnnrt.kernels.triton` (kernels/triton/ in the source tree)."""
