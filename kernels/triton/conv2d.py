@@ -26,29 +26,7 @@ all BLOCK_* powers of two.
 import triton
 import triton.language as tl
 
-# Activation selector (constexpr). Names (and formulas) as the CPU Act enum in kernel_api.h;
-# the numbers are this kernel's own.
-ACTS = {"none": 0, "relu": 1, "clip": 2, "silu": 3, "sigmoid": 4, "leaky_relu": 5,
-        "hardswish": 6}
-
-
-@triton.jit
-def _act(y, ACT: tl.constexpr, alpha, beta):
-    # y: fp32 tile. alpha/beta: clip bounds (ReLU6 = clip 0, 6) or the LeakyRelu slope (alpha).
-    if ACT == 1:
-        y = tl.maximum(y, 0.0)
-    elif ACT == 2:
-        y = tl.minimum(tl.maximum(y, alpha), beta)
-    elif ACT == 3:
-        y = y * tl.sigmoid(y)
-    elif ACT == 4:
-        y = tl.sigmoid(y)
-    elif ACT == 5:
-        y = tl.where(y >= 0.0, y, y * alpha)
-    elif ACT == 6:
-        y = y * tl.minimum(tl.maximum(y + 3.0, 0.0), 6.0) * (1.0 / 6.0)
-    return y
-
+from .activations import ACTS, _act, act_args
 
 @triton.jit
 def _conv2d_nhwc_kernel(
@@ -146,19 +124,6 @@ def pack_conv_weight(w_oihw):
     return np.ascontiguousarray(w_oihw.transpose(2, 3, 1, 0).reshape(KH * KW * C, M))
 
 
-def _act_args(act):
-    # act: a name from ACTS, or (name, alpha, beta) for clip / leaky_relu ("relu6" = clip 0..6).
-    if isinstance(act, tuple):
-        name, alpha, beta = (tuple(act) + (0.0, 0.0))[:3]
-    else:
-        name, alpha, beta = act, 0.0, 0.0
-    if name == "relu6":
-        name, alpha, beta = "clip", 0.0, 6.0
-    if name not in ACTS:
-        raise ValueError(f"conv2d: unknown activation {name!r}; known: {sorted(ACTS)} + relu6")
-    return ACTS[name], float(alpha), float(beta)
-
-
 def conv2d(x_nhwc, w_packed, bias=None, *, kernel_size, stride=(1, 1), pads=(0, 0, 0, 0),
            dilation=(1, 1), act="none", residual=None, residual_after_act=False, post_act="none",
            out=None, out_channel_offset=0, precision="ieee", block_m=64, block_n=64, block_k=32,
@@ -173,7 +138,8 @@ def conv2d(x_nhwc, w_packed, bias=None, *, kernel_size, stride=(1, 1), pads=(0, 
     stride       (sh, sw).
     pads         (top, left, bottom, right): ONNX order is (top, left, bottom, right) too.
     dilation     (dh, dw).
-    act          name in ACTS or "relu6", or (name, alpha, beta) for clip / leaky_relu.
+    act          name in activations.ACTS or "relu6", or (name, alpha, beta) (clip bounds,
+                 leaky_relu slope, hard_sigmoid's a*x+b).
     residual     None or (N, OH, OW, M) NHWC tensor (any pixel stride, channels contiguous).
     residual_after_act
                  False: y = act(conv + bias + residual)   (ResNet: add then ReLU);
@@ -241,7 +207,7 @@ def conv2d_launch_args(x_nhwc, w_packed, bias=None, *, kernel_size, stride, pads
     if out.stride(1) != OW * y_row or out.stride(0) != OH * OW * y_row:
         raise ValueError("conv2d: out pixels must be evenly strided (stride(2) * pixels)")
 
-    a, al, be = _act_args(act)
+    a, al, be = act_args(act)
     pa, pal, pbe = 0, 0.0, 0.0
     if residual is not None:
         if tuple(residual.shape) != (N, OH, OW, M) or residual.stride(3) != 1:
@@ -250,7 +216,7 @@ def conv2d_launch_args(x_nhwc, w_packed, bias=None, *, kernel_size, stride, pads
         if residual.stride(1) != OW * res_row or residual.stride(0) != OH * OW * res_row:
             raise ValueError("conv2d: residual pixels must be evenly strided")
         if residual_after_act:
-            pa, pal, pbe = _act_args(post_act)
+            pa, pal, pbe = act_args(post_act)
         else:  # move the activation after the add
             (a, al, be), (pa, pal, pbe) = (0, 0.0, 0.0), (a, al, be)
     else:

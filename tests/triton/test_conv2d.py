@@ -36,7 +36,9 @@ def _ref_act(y, act):
         "silu": lambda v: v * torch.sigmoid(v),
         "sigmoid": torch.sigmoid,
         "leaky_relu": lambda v: torch.where(v >= 0, v, alpha * v),
-        "hardswish": lambda v: v * (v + 3).clamp(0, 6) / 6,
+        "hard_swish": lambda v: v * (v + 3).clamp(0, 6) / 6,
+        "tanh": torch.tanh,
+        "hard_sigmoid": lambda v: (alpha * v + beta).clamp(0, 1),
     }[name](y)
 
 
@@ -103,7 +105,8 @@ def test_shapes(name, flat_k):
 
 
 @pytest.mark.parametrize("act", ["none", "relu", "relu6", ("clip", -0.5, 0.7), "silu",
-                                 "sigmoid", ("leaky_relu", 0.1), "hardswish"],
+                                 "sigmoid", ("leaky_relu", 0.1), "hard_swish", "tanh",
+                                 ("hard_sigmoid", 0.2, 0.5)],
                          ids=str)
 def test_activations(act):
     _run_case(1, 8, 6, 5, 16, (3, 3), pads=(1, 1, 1, 1), act=act, blocks=(32, 16, 32))
