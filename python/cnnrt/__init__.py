@@ -27,8 +27,14 @@ def _reference():
     return ReferenceBackend()
 
 
+def _triton():
+    from .backends.gpu import TritonBackend
+    return TritonBackend()
+
+
 register_backend("cpu", _cpu)
 register_backend("reference", _reference)
+register_backend("triton", _triton)
 
 
 def backends() -> list[str]:
@@ -36,9 +42,19 @@ def backends() -> list[str]:
     return backend_names()
 
 
-def load(model, backend: str = "cpu", *, optimize: bool = True, num_threads: int = 0,
-         isa: str = "auto", preprocess=None, labels=None) -> Model:
+DEVICES = {"cpu": "cpu", "cuda": "triton"}
+
+
+def load(model, backend: str | None = None, *, device: str | None = None,
+         precision: str | None = None, optimize: bool = True, num_threads: int = 0,
+         isa: str = "auto", preprocess=None, labels=None, options: dict | None = None) -> Model:
     """Loads an ONNX model (a path or an onnx.ModelProto) for `backend`.
+
+    device="cuda" picks the `triton` backend (cnnrt's Triton kernels on an NVIDIA GPU; needs
+    `pip install cnnrt[gpu]`), device="cpu" (the default) the `cpu` backend; or name a backend.
+    precision: "fp32", "fp16" or "bf16" (None: the backend's default, fp16 on the GPU, fp32 on
+    the CPU). options: backend-specific settings, e.g. for triton {"matmul_precision": "tf32",
+    "streams": 1, "cuda_graph": False, "autotune": "on"|"cache"|"off"}.
 
     The model is compiled for its declared input shape (symbolic dims as 1) before load returns;
     other shapes compile on first use. optimize=False runs the graph as given (no fusion; for
@@ -46,9 +62,15 @@ def load(model, backend: str = "cpu", *, optimize: bool = True, num_threads: int
     overrides the model's metadata; labels overrides the class names."""
     from .frontend.onnx import import_onnx
 
+    if device is not None and device not in DEVICES:
+        raise BackendError(f"device must be one of {sorted(DEVICES)}, not {device!r}")
+    if backend is None:
+        backend = DEVICES[device or "cpu"]
+    elif device is not None and device not in get_backend(backend).devices:
+        raise BackendError(f"backend {backend!r} does not run on device {device!r}")
     graph = import_onnx(model)
     m = Model(graph, backend, optimize=optimize, num_threads=num_threads, isa=isa,
-              preprocess=preprocess, labels=labels)
+              preprocess=preprocess, labels=labels, precision=precision, options=options)
     if all(v.shape is not None for v in graph.inputs):
         m.compiled()  # fold, optimize and compile now (batch 1), so a broken model fails at load
     return m

@@ -25,13 +25,15 @@ from .preprocess import Preprocess
 class Model:
     def __init__(self, graph: Graph, backend: str = "cpu", *, optimize: bool = True,
                  num_threads: int = 0, isa: str = "auto", preprocess: dict | Preprocess | None = None,
-                 labels=None):
+                 labels=None, precision: str | None = None, options: dict | None = None):
         self.graph = graph
         self.backend = get_backend(backend)
         if not self.backend.available():
-            raise BackendError(f"backend {backend!r} is not available on this machine")
+            raise BackendError(f"{graph.source}: backend {backend!r} is not available on this "
+                               f"machine: {self.backend.why_unavailable()}")
         self.optimize = optimize
-        self.options = CompileOptions(num_threads=num_threads, isa=isa)
+        self.options = CompileOptions(num_threads=num_threads, isa=isa, precision=precision,
+                                      extra=dict(options or {}))
         if isinstance(preprocess, dict):
             preprocess = Preprocess.from_dict(preprocess, source="given to load()")
         self.preprocess = preprocess or Preprocess.from_metadata(graph.metadata)

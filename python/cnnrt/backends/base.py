@@ -17,7 +17,8 @@ from ..ir import Graph, Node
 class CompileOptions:
     num_threads: int = 0        # 0: all cores
     isa: str = "auto"           # cpu backend: auto | avx512 | avx2 | portable | ref
-    extra: dict = field(default_factory=dict)
+    precision: str | None = None  # fp32 | fp16 | bf16; None: the backend's default
+    extra: dict = field(default_factory=dict)  # backend-specific options (load(options=...))
 
 
 class Executable:
@@ -40,8 +41,23 @@ class Backend:
         """Whether this backend can run on this machine at all (libraries, hardware)."""
         return True
 
+    def why_unavailable(self) -> str | None:
+        """When not available(): why, in words a user can act on."""
+        return None if self.available() else f"backend {self.name!r} is not available here"
+
     def supports(self, node: Node) -> bool:
         raise NotImplementedError
 
     def compile(self, graph: Graph, options: CompileOptions) -> Executable:
         raise NotImplementedError
+
+
+def check_fp32_only(backend: str, graph: Graph, options: CompileOptions) -> None:
+    """Refuses what an fp32-only backend without options cannot honour, naming it."""
+    from ..errors import BackendError
+    if options.precision not in (None, "fp32"):
+        raise BackendError(f"{graph.source}: the {backend} backend runs fp32 only, not "
+                           f"precision={options.precision!r}")
+    if options.extra:
+        raise BackendError(f"{graph.source}: the {backend} backend takes no options "
+                           f"(got {sorted(options.extra)})")

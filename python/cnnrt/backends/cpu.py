@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import BackendError, InputError, UnsupportedOpError
 from ..ir import Graph, Node, Value
 from ..ir.ops import pad_amounts, reduce_axes, slice_params
-from .base import Backend, CompileOptions, Executable
+from .base import Backend, CompileOptions, Executable, check_fp32_only
 
 ACT_KEYS = ("act", "alpha", "beta", "post_act", "post_alpha", "post_beta")
 RESHAPES = ("reshape", "flatten", "squeeze", "unsqueeze")
@@ -135,6 +135,7 @@ class CpuBackend(Backend):
                    for i, v in enumerate([*node.inputs, *node.outputs]))
 
     def compile(self, graph: Graph, options: CompileOptions) -> CpuExecutable:
+        check_fp32_only("cpu", graph, options)
         eng = _engine()
         plan = _RecordingPlan(eng.Plan())
         vids: dict[int, int] = {}

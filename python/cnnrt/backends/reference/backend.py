@@ -6,7 +6,7 @@ import numpy as np
 
 from ...errors import InputError, UnsupportedOpError
 from ...ir import Graph, Node
-from ..base import Backend, CompileOptions, Executable
+from ..base import Backend, CompileOptions, Executable, check_fp32_only
 from . import evaluate
 from .kernels import KERNELS
 
@@ -53,6 +53,7 @@ class ReferenceBackend(Backend):
         return node.op in KERNELS
 
     def compile(self, graph: Graph, options: CompileOptions | None = None) -> Executable:
+        check_fp32_only("reference", graph, options or CompileOptions())
         for n in graph.nodes:
             if not self.supports(n):
                 raise UnsupportedOpError(f"{graph.source}: node {n.name!r} uses op {n.op}, which "
