@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The GPU machine's check of cnnrt's CUDA backend, in under 8 minutes:
+#   bash benchmarks/gpu_check.sh
+# 1. install cnnrt from this checkout against the preinstalled packages (no network);
+# 2. the Triton kernel tests on the GPU (tests/triton), time-boxed, a failure does not stop us;
+# 3. benchmarks/gpu_bench.py: cnnrt fp16 vs PyTorch eager and torch.compile; its tables print
+#    last and its JSON goes to $OUT (the device machine's result folder) or benchmarks/results.
+# Time limits (seconds) can be overridden: TEST_TIMEOUT (150), BENCH_TIMEOUT (300, cut to what
+# is left of 8 minutes); BENCH_ARGS adds
+# gpu_bench.py flags (e.g. BENCH_ARGS="--models resnet152,googlenet").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+START=$SECONDS
+RESULTS="${OUT:-benchmarks/results}"
+mkdir -p "$RESULTS"
+
+python -c "import torch, triton; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'triton', triton.__version__, torch.cuda.get_device_name())"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+
+# --no-build-isolation: build with the preinstalled scikit-build-core/pybind11 (no network);
+# --no-deps: keep the preinstalled torch/triton/onnx untouched
+CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" pip install --no-build-isolation --no-deps -q . 2>&1 | tail -n 20
+echo "installed in $((SECONDS - START)) s"
+
+# -x: the first failure is enough to report; timeout keeps time for the benchmark
+timeout -k 10 "${TEST_TIMEOUT:-150}" python -m pytest -q -p no:cacheprovider tests/triton -x 2>&1 | tail -n 40 \
+  || echo "FAILED: tests/triton (exit $?; 124 = timed out), continuing to the benchmark"
+echo "tests done at $((SECONDS - START)) s"
+
+# whatever is left of 8 minutes (less 20 s of margin), at most BENCH_TIMEOUT; the budget stops
+# new work ~40 s before the timeout, and on the timeout's SIGTERM the tables still print
+LEFT=$((460 - (SECONDS - START)))
+BT="${BENCH_TIMEOUT:-300}"
+if [ "$BT" -gt "$LEFT" ]; then BT=$LEFT; fi
+timeout -k 15 "$BT" python benchmarks/gpu_bench.py --budget-s "$((BT - 40))" \
+  --json "$RESULTS/gpu_bench.json" ${BENCH_ARGS:-} \
+  || echo "FAILED: gpu_bench.py (exit $?)"
+echo "total $((SECONDS - START)) s"
