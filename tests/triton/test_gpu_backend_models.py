@@ -109,13 +109,20 @@ def test_fp16_within_half_precision():
     _check(_mini_inception(), 1, "fp16", 2e-2)
 
 
-def test_kernels_cover_the_survey_blocks():
-    """The compile report names the Triton kernel each step runs; nothing of these models falls
-    to torch glue, and fused concats and flattens cost no step at all."""
-    m = cnnrt.load(_mini_inception(), device="cuda", precision="fp32")
-    kernels = m.compiled().report["kernels"]
-    compute = {k: v for k, v in kernels.items() if not k.startswith(("input:", "output:"))}
-    assert all(v.startswith("triton ") for v in compute.values()), compute
-    assert not any("concat" in v for v in compute.values())
-    m = cnnrt.load(_mini_classifier(), device="cuda", precision="fp32")
-    assert not any("flatten" in v for v in m.compiled().report["kernels"].values())
+def _kernels(proto):
+    kernels = cnnrt.load(proto, device="cuda", precision="fp32").compiled().report["kernels"]
+    return {k: v for k, v in kernels.items() if not k.startswith(("input:", "output:"))}
+
+
+def test_fusions_show_in_the_compile_report():
+    """Every compute step is a Triton kernel (no torch glue); concats, flattens and SE gate
+    multiplies cost no step; inception's sibling 1x1s run as one conv."""
+    inc = _kernels(_mini_inception())
+    assert all(v.startswith("triton ") for v in inc.values()), inc
+    assert not any("concat" in v for v in inc.values())
+    assert sum("3 merged siblings" in v for v in inc.values()) == 2
+    eff = _kernels(MODELS["efficientnet_b0_32px_w025"]())
+    assert all(v.startswith("triton ") for v in eff.values()), eff
+    assert sum("+SE gate" in v for v in eff.values()) == 16
+    assert not any("binary mul" in v for v in eff.values())
+    assert not any("flatten" in v for v in _kernels(_mini_classifier()).values())

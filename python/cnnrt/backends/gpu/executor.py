@@ -65,15 +65,18 @@ class _BindContext:
         t = torch.from_numpy(np.array(a, dtype=np.float32))  # a copy: weights may be read-only
         return t.to(self.exe.device, torch.float32 if fp32 else self.exe.dtype).contiguous()
 
-    def conv(self, name, x, wp, bias, geo, act, res, post, y, view=None):
-        """A bound conv2d launch writing storage y, with its tile chosen by the tuner."""
+    def conv(self, name, x, wp, bias, geo, act, res, post, y, view=None, in_scale=None,
+             out2=None, split_at=None):
+        """A bound conv2d launch writing storage y (and out2 from column split_at on), with its
+        tile chosen by the tuner."""
         k = self.k.conv2d
-        out = self.t(y.root) if y.kind == "slice" else self.t(y)
+        out = self.t(y.owner) if y.kind == "slice" else self.t(y)
         if view is not None and y.kind != "slice":
             out = view(out)
         fixed = dict(geo, act=act, residual=res, residual_after_act=res is not None,
                      post_act=post, out=out, out_channel_offset=y.channel_offset,
-                     precision=self.exe.matmul_precision)
+                     precision=self.exe.matmul_precision, in_scale=in_scale,
+                     out2=None if out2 is None else self.t(out2), split_at=split_at)
         key_dt = (str(self.exe.dtype).replace("torch.", ""), self.exe.matmul_precision)
         configs = [tuple(c) for c in k.CONFIGS[key_dt]]
 
@@ -87,7 +90,8 @@ class _BindContext:
 
         n_, h, w, c = x.shape
         problem = (n_, h, w, c, wp.shape[1], *geo["kernel_size"], *geo["stride"], *geo["pads"],
-                   *geo["dilation"], *key_dt, res is not None, act[0])
+                   *geo["dilation"], *key_dt, res is not None, act[0], in_scale is not None,
+                   split_at is not None)
         P = n_ * ((h + geo["pads"][0] + geo["pads"][2] - geo["dilation"][0]
                    * (geo["kernel_size"][0] - 1) - 1) // geo["stride"][0] + 1) * (
             (w + geo["pads"][1] + geo["pads"][3] - geo["dilation"][1]

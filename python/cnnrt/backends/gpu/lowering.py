@@ -5,6 +5,13 @@ Nothing touches the device here: a step's `bind(ctx)` later turns it into a laun
 the arena exists (weights are uploaded then, in the kernel's layout, once).
 
 Fusions the kernels carry out beyond the graph passes:
+  - squeeze-and-excitation: Mul(x, gate) read only by a conv becomes that conv's input-channel
+    scale (the conv's A tile is scaled as it is gathered), so the biggest tensor of an MBConv
+    block is not written and read once more;
+  - sibling 1x1 convs reading the same input with the same stride and activation (three of the
+    four inception branches) run as one wider conv: the columns of a branch that feeds a concat
+    go straight into its slice, the others into one scratch buffer that the next convs read
+    their channel slice of;
   - Flatten(NHWC) -> Gemm: the Gemm's weight rows are permuted to (h, w, c) order at compile time,
     so the flatten is free (no NHWC -> NCHW reorder before the classifier);
   - inplace Concat: convs and pools write into their channel slice of the concat output.
@@ -96,6 +103,9 @@ class Lowering:
         self.readers = graph.consumers()
         self.st: dict[int, Storage] = {}
         self.steps: list[Step] = []
+        self.gated: dict[int, tuple[Value, Value]] = {}  # id(mul output) -> (x, gate)
+        self.merged: dict[int, list[Node]] = {}         # id(first sibling) -> the siblings
+        self.skip: set[int] = set()                      # nodes run as part of another step
 
     # --- storage -------------------------------------------------------------------------
     def storage(self, v: Value) -> Storage:
@@ -138,6 +148,8 @@ class Lowering:
                     if id(v) in self._slice_inputs(n):
                         self._alias(v, owner, "slice", channel_offset=off)
                     off += v.shape[1]
+        self._find_gates()
+        self._find_siblings()
         for i, v in enumerate(self.g.inputs):
             st = self._own(v, "input") if id(v) not in self.st else self.st[id(v)]
             self.steps.append(Step(f"input:{v.name}", "torch copy (NCHW fp32 -> NHWC)", [], [st],
@@ -148,7 +160,10 @@ class Lowering:
                 raise UnsupportedOpError(
                     f"{self.g.source}: node {n.name!r} (op {n.op}, from "
                     f"{', '.join(n.origin) or 'the model'}) cannot run on the GPU backend: {reason}")
-            getattr(self, "_" + n.op, self._glue)(n)
+            if id(n) in self.merged:
+                self._merged_convs(self.merged[id(n)])
+            elif id(n) not in self.skip:
+                getattr(self, "_" + n.op, self._glue)(n)
         for i, v in enumerate([v for v in self.g.outputs if not v.is_const]):
             st = self.storage(v)
             if st.kind == "hwc":
@@ -157,6 +172,88 @@ class Lowering:
             self.steps.append(Step(f"output:{v.name}", "torch copy (NHWC -> NCHW fp32)", [st], [],
                                    _bind_output(i, st)))
         return self
+
+    def _plain_conv(self, n: Node) -> bool:
+        return (n.op == "conv" and int(n.attrs.get("group", 1)) == 1 and n.inputs[1].is_const
+                and len(n.inputs[0].shape) == 4)
+
+    def _find_gates(self) -> None:
+        """Mul(x, gate[N, C, 1, 1]) with no activation, read only by one plain conv."""
+        for n in self.g.nodes:
+            if n.op != "binary" or n.attrs.get("kind") != "mul" or n.attrs.get("act", "none") != "none":
+                continue
+            y = n.outputs[0]
+            rs = self.readers.get(id(y), [])
+            if len(rs) != 1 or not self._plain_conv(rs[0]) or rs[0].inputs[0] is not y \
+                    or self.g.is_output(y) or any(v.is_const for v in n.inputs):
+                continue
+            a, b = n.inputs
+            for x, gate in ((a, b), (b, a)):
+                if (len(x.shape) == 4 and tuple(gate.shape) == (x.shape[0], x.shape[1], 1, 1)
+                        and tuple(y.shape) == tuple(x.shape)):
+                    self.gated[id(y)] = (x, gate)
+                    self.skip.add(id(n))
+                    break
+
+    def _find_siblings(self) -> None:
+        """Groups of 1x1 convs reading one input with the same stride, pads and activation;
+        at most one of them may write a concat slice (it takes the first output columns)."""
+        groups: dict[tuple, list[Node]] = {}
+        for n in self.g.nodes:
+            if not self._plain_conv(n) or n.input(3) is not None or id(n.inputs[0]) in self.gated:
+                continue
+            a = attrs_with_defaults(n)
+            if tuple(n.inputs[1].shape[2:]) != (1, 1) or self.g.is_output(n.outputs[0]):
+                continue
+            out = n.outputs[0]
+            in_slice = id(out) in self.st
+            readers_ok = all(self._plain_conv(r) and r.inputs[0] is out and id(r) not in self.skip
+                             for r in self.readers.get(id(out), []))
+            if not (in_slice or readers_ok):
+                continue
+            key = (id(n.inputs[0]), tuple(a["strides"]), tuple(a["pads"]), _epi(a))
+            groups.setdefault(key, []).append(n)
+        for members in groups.values():
+            direct = [m for m in members if id(m.outputs[0]) in self.st]
+            members = direct[:1] + [m for m in members if id(m.outputs[0]) not in self.st]
+            if len(members) < 2:
+                continue
+            first = min(members, key=self.g.nodes.index)
+            self.merged[id(first)] = members
+            self.skip.update(id(m) for m in members)
+            rest = members[1:] if direct else members
+            x = members[0].inputs[0]
+            width = sum(m.outputs[0].shape[1] for m in rest)
+            sv = Value(f"{members[0].name}:scratch", "float32",
+                       (x.shape[0], width, *members[0].outputs[0].shape[2:]))
+            scratch = Storage(sv, phys_shape(sv), True)
+            off = 0
+            for m in rest:
+                self._alias(m.outputs[0], scratch, "slice", channel_offset=off)
+                off += m.outputs[0].shape[1]
+
+    def _merged_convs(self, members: list[Node]) -> None:
+        """One conv for sibling 1x1s: weights side by side, split output (see _find_siblings)."""
+        a = attrs_with_defaults(members[0])
+        x = self.storage(members[0].inputs[0])
+        outs = [self.storage(m.outputs[0]) for m in members]
+        w = np.concatenate([m.inputs[1].const for m in members], axis=0)
+        bias = np.concatenate([m.inputs[2].const if m.input(2) is not None
+                               else np.zeros(m.outputs[0].shape[1], np.float32) for m in members])
+        direct = outs[0].owner is not None and outs[0].owner is not outs[-1].owner
+        scratch = outs[-1].owner
+        split = members[0].outputs[0].shape[1] if direct else None
+        geo = dict(kernel_size=(1, 1), stride=tuple(a["strides"]), pads=tuple(a["pads"]),
+                   dilation=tuple(a["dilations"]))
+
+        def bind(c):
+            wp = c.upload(self.k.conv2d.pack_conv_weight(w))
+            return c.conv(members[0].name, c.t(x), wp, c.upload(bias, fp32=True), geo, _epi(a),
+                          None, ("none", 0.0, 0.0), outs[0] if direct else scratch,
+                          out2=scratch if direct else None, split_at=split)
+        self._step(members[0], f"triton conv2d 1x1, {len(members)} merged siblings ("
+                   + ", ".join(m.name for m in members) + ")", [x], outs, bind)
+        self.steps[-1].origin = [o for m in members for o in m.origin]
 
     def _out(self, n: Node, i: int = 0) -> Storage:
         v = n.outputs[i]
@@ -176,7 +273,13 @@ class Lowering:
 
     def _conv(self, n: Node) -> None:
         a = attrs_with_defaults(n)
-        x, y = self.storage(n.inputs[0]), self._out(n)
+        gate = None
+        if id(n.inputs[0]) in self.gated:
+            xv, gv = self.gated[id(n.inputs[0])]
+            x, gate = self.storage(xv), self.storage(gv)
+        else:
+            x = self.storage(n.inputs[0])
+        y = self._out(n)
         r = self.storage(n.inputs[3]) if n.input(3) is not None else None
         w, b = n.inputs[1].const, n.input(2)
         bias = None if b is None else b.const
@@ -193,10 +296,13 @@ class Lowering:
 
         def bind(c):
             wp = c.upload(self.k.conv2d.pack_conv_weight(w))
+            scale = None if gate is None else c.t(gate).reshape(gate.phys_shape[0], -1)
             return c.conv(n.name, c.t(x), wp, c.upload(bias, fp32=True), geo, _epi(a),
-                          c.t(r) if r is not None else None, _epi(a, "post_"), y)
+                          c.t(r) if r is not None else None, _epi(a, "post_"), y,
+                          in_scale=scale)
         self._step(n, f"triton conv2d {kh}x{kw}/{a['strides'][0]}"
-                   + (" +residual" if r is not None else ""), [x, r], [y], bind)
+                   + (" +residual" if r is not None else "")
+                   + (" +SE gate" if gate is not None else ""), [x, r, gate], [y], bind)
 
     def _gemm(self, n: Node) -> None:
         a = attrs_with_defaults(n)
