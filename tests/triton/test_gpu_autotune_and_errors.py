@@ -134,3 +134,13 @@ def test_cpu_only_install_never_imports_torch_or_triton():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip().endswith("[]")
+
+
+def test_cli_classify_on_the_gpu_backend(tmp_path):
+    """`cnnrt classify --device cuda` (here under the interpreter): the GPU backend's report."""
+    env = dict(os.environ, TRITON_INTERPRET="1", CNNRT_CACHE=str(tmp_path))
+    r = subprocess.run([sys.executable, "-m", "cnnrt.cli", "classify", "--model", "lenet5",
+                        "--device", "cuda", "--precision", "fp32", "--repeat", "1"],
+                       env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "backend triton, interpreter fp32" in r.stdout

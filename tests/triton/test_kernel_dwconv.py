@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _load import load_kernel_module  # noqa: E402
-from test_conv2d import _ref_act, _rel_err  # noqa: E402  (shared float64 activation oracle)
+from _oracle import _ref_act, _rel_err  # noqa: E402  (shared float64 activation oracle)
 
 F = torch.nn.functional
 dw = load_kernel_module("dwconv")

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _load import load_kernel_module  # noqa: E402
-from test_conv2d import _rel_err  # noqa: E402
+from _oracle import _rel_err  # noqa: E402
 
 sm = load_kernel_module("softmax")
 

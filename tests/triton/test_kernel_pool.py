@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _load import load_kernel_module  # noqa: E402
-from test_conv2d import _rel_err  # noqa: E402
+from _oracle import _rel_err  # noqa: E402
 
 from cnnrt.backends.reference import nn as ref_nn  # noqa: E402
 from cnnrt.ir.graph import Node, Value  # noqa: E402

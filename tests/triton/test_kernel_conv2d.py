@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("triton")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _load import load_kernel_module  # noqa: E402
+from _oracle import _ref_act, _rel_err  # noqa: E402
 
 F = torch.nn.functional
 conv = load_kernel_module("conv2d")
@@ -23,23 +24,6 @@ DEV = "cpu" if os.environ.get("TRITON_INTERPRET") == "1" else "cuda"
 
 def _d(t):
     return None if t is None else t.to(DEV)
-
-
-def _ref_act(y, act):
-    name, alpha, beta = (act + (0.0, 0.0))[:3] if isinstance(act, tuple) else (act, 0.0, 0.0)
-    if name == "relu6":
-        name, alpha, beta = "clip", 0.0, 6.0
-    return {
-        "none": lambda v: v,
-        "relu": F.relu,
-        "clip": lambda v: v.clamp(alpha, beta),
-        "silu": lambda v: v * torch.sigmoid(v),
-        "sigmoid": torch.sigmoid,
-        "leaky_relu": lambda v: torch.where(v >= 0, v, alpha * v),
-        "hard_swish": lambda v: v * (v + 3).clamp(0, 6) / 6,
-        "tanh": torch.tanh,
-        "hard_sigmoid": lambda v: (alpha * v + beta).clamp(0, 1),
-    }[name](y)
 
 
 def _reference(x, w, b, stride, pads, dilation, act="none", residual=None,
@@ -54,10 +38,6 @@ def _reference(x, w, b, stride, pads, dilation, act="none", residual=None,
     if residual_after_act:
         return _ref_act(_ref_act(y, act) + residual.double(), post_act)
     return _ref_act(y + residual.double(), act)
-
-
-def _rel_err(got, ref):
-    return ((got.double() - ref).abs().max() / ref.abs().max().clamp_min(1e-30)).item()
 
 
 def _run_case(n, c, h, w_, m, k, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1),
