@@ -53,7 +53,8 @@ def cmd_classify(args) -> int:
     path = resolve_model(args.model)
     image = args.image or str(resources.files("cnnrt").joinpath("data/cat.jpg"))
     t0 = time.perf_counter()
-    m = cnnrt.load(path, backend=args.backend, num_threads=args.threads)
+    m = cnnrt.load(path, backend=args.backend, device=args.device, precision=args.precision,
+                   num_threads=args.threads)
     top = m.predict(image, topk=args.topk)
     first = time.perf_counter() - t0
     x = m.preprocess.image_to_tensor(image)[None]
@@ -69,14 +70,17 @@ def cmd_classify(args) -> int:
         print(f"  {p:7.4f}  {label}")
     print(f"params  {s.total.params:,}   MACs {s.total.macs / 1e9:.3f} G   FLOPs {s.total.flops / 1e9:.3f} G")
     rep = s.report
+    where = (f"{rep.get('device')} {rep.get('precision')}" if rep.get("backend") == "triton" else
+             f"{rep.get('isa', '')} {rep.get('num_threads', '')} threads")
     print(f"latency {np.median(times) * 1e3:.2f} ms median of {len(times)} runs "
-          f"(batch 1, backend {rep.get('backend')}, {rep.get('isa', '')} {rep.get('num_threads', '')} threads; "
+          f"(batch 1, backend {rep.get('backend')}, {where}; "
           f"load+compile+first predict {first * 1e3:.0f} ms)")
     return 0
 
 
 def cmd_summary(args) -> int:
-    m = cnnrt.load(resolve_model(args.model), backend=args.backend)
+    m = cnnrt.load(resolve_model(args.model), backend=args.backend, device=args.device,
+                   precision=args.precision)
     s = m.summary(batch=args.batch)
     print(s)
     if args.optimized:
@@ -127,12 +131,16 @@ def main(argv=None) -> int:
     c.add_argument("--topk", type=int, default=5)
     c.add_argument("--threads", type=int, default=0)
     c.add_argument("--repeat", type=int, default=20, help="timed runs for the latency")
-    c.add_argument("--backend", default="cpu")
+    c.add_argument("--backend", default=None, help="default: the device's (cpu, triton)")
+    c.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    c.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default=None)
     c.set_defaults(func=cmd_classify)
     s = sub.add_parser("summary", help="per-layer params/MACs/FLOPs")
     s.add_argument("model")
     s.add_argument("--batch", type=int, default=1)
-    s.add_argument("--backend", default="cpu")
+    s.add_argument("--backend", default=None, help="default: the device's (cpu, triton)")
+    s.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    s.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default=None)
     s.add_argument("--optimized", action="store_true", help="also the per-step table after fusion")
     s.set_defaults(func=cmd_summary)
     z = sub.add_parser("zoo", help="model builders")

@@ -5,7 +5,7 @@ everything that changes the best tile (shapes, dtype, fused epilogue). On a miss
 are timed on the real arguments and the fastest is kept; the cache file is rewritten atomically
 (merged with what other processes wrote meanwhile), so a second process starts warm.
 
-    CNNRT_CACHE_DIR   where autotune.json lives (default ~/.cache/cnnrt)
+    CNNRT_CACHE   where autotune.json lives (default ~/.cache/cnnrt)
     mode "on"         time on a miss (the default on a GPU)
          "cache"      use the cache, never time (misses take the heuristic)
          "off"        heuristic only (the default under the interpreter, where timing means nothing)
@@ -24,7 +24,7 @@ FORMAT = 1
 
 
 def cache_path() -> str:
-    root = os.environ.get("CNNRT_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache",
+    root = os.environ.get("CNNRT_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
                                                              "cnnrt")
     return os.path.join(root, "autotune.json")
 
