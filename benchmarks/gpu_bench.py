@@ -9,7 +9,9 @@ important first, so that the --budget-s cut drops the least useful part:
   1. per model/batch: cnnrt fp16 (cold compile + timing), eager fp16 timing, and max rel error
      of cnnrt fp16 vs the eager fp32 peer on a fixed random batch;
   2. torch.compile (default mode) of the eager fp16 module: compile time and timing;
-  3. cnnrt fp32 at the largest batch: top-1 agreement with cnnrt fp16.
+  3. cnnrt fp32 at the largest batch: top-1 agreement with cnnrt fp16;
+  4. GoogLeNet at batch 1 on one stream: what running inception branches on separate streams
+     buys (the default) against one stream.
 Timing: warmup, then the median of --reps synchronized wall-clock runs (inputs prepared
 outside the timing; cnnrt's run_torch includes its copy of the float32 input).
 The ratio table prints last and goes to --json.
@@ -216,6 +218,22 @@ class Bench:
             self.error(r, "cnnrt fp32", e)
         self.free()
 
+    def pass_one_stream(self, name, batch):
+        r = self.row(name, batch)
+        proto, g = self.model(name)
+        inp, shape, x = self.input(g, batch)
+        try:
+            self.cnnrt_models = {}
+            self.free()
+            m = cnnrt.load(proto, device="cuda", precision="fp16", options={"streams": 1})
+            exe = m.compiled({inp: shape})
+            r["cnnrt_1stream_ms"] = self.bench(lambda: exe.run_torch([x]))
+            print(f"[{self.elapsed()}] {name} b{batch} cnnrt one stream "
+                  f"{r['cnnrt_1stream_ms']:.3f} ms", flush=True)
+        except Exception as e:
+            self.error(r, "cnnrt 1 stream", e)
+        self.free()
+
     def free(self):
         import gc
         gc.collect()
@@ -243,6 +261,9 @@ class Bench:
             for m in models:
                 self.check_budget(f"fp16/fp32 agreement {m}")
                 self.pass_agreement(m, big[m])
+            if "googlenet" in models and not self.args.smoke:
+                self.check_budget("googlenet on one stream")
+                self.pass_one_stream("googlenet", min(batches))
         except Budget as e:
             self.notes.append(str(e))
             print(f"NOTE {e}", flush=True)
@@ -278,11 +299,12 @@ def finish(bench: Bench) -> list[dict]:
 def print_tables(rows, notes):
     print("\nAccuracy and compile times")
     print(f"{'model':16s} {'batch':>5s} {'cnnrt compile s':>15s} {'torch.compile s':>15s} "
-          f"{'fp16 vs eager32 rel err':>23s} {'top1 fp16/fp32':>14s}  errors")
+          f"{'fp16 vs eager32 rel err':>23s} {'top1 fp16/fp32':>14s} {'1-stream ms':>11s}  errors")
     for r in rows:
         print(f"{r['model']:16s} {r['batch']:5d} {_f(r.get('cnnrt_compile_s'), '15.2f')} "
               f"{_f(r.get('torch_compile_s'), '15.2f')} {_f(r.get('fp16_vs_eager32_rel_err'), '23.2e')} "
-              f"{_f(r.get('top1_agree_fp16_fp32'), '14.3f')}  {'; '.join(r['errors'])}")
+              f"{_f(r.get('top1_agree_fp16_fp32'), '14.3f')} {_f(r.get('cnnrt_1stream_ms'), '11.3f')}"
+              f"  {'; '.join(r['errors'])}")
     for n in notes:
         print("NOTE", n)
     print("\nThroughput (ratios > 1: cnnrt faster)")
@@ -314,7 +336,13 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rep-s", type=float, default=3.0, help="cap timed seconds per measurement")
     ap.add_argument("-v", "--verbose", action="store_true", help="tracebacks for errors")
+    ap.add_argument("--show", metavar="JSON", help="only print the tables of an earlier --json")
     args = ap.parse_args(argv)
+    if args.show:
+        with open(args.show) as f:
+            saved = json.load(f)
+        print(" ".join(f"{k} {v}" for k, v in saved["info"].items()))
+        return print_tables(saved["rows"], saved["notes"])
     models = (args.models or ("lenet5" if args.smoke else ",".join(MODELS))).split(",")
     batches = [int(b) for b in (args.batches or ("1,2" if args.smoke else "1,64")).split(",")]
     if args.smoke:
