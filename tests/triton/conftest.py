@@ -1,5 +1,6 @@
 """Triton tests: run kernels under the interpreter (TRITON_INTERPRET=1, torch CPU tensors) unless a
-CUDA device is present. Must run before anything imports triton, hence here and not in a test."""
+CUDA device is present. Must run before anything imports triton: tests/conftest.py already sets
+it on machines without an NVIDIA device node; this asks torch, for containers that hide /dev."""
 
 import os
 

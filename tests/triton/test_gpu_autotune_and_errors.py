@@ -104,6 +104,9 @@ def test_bad_device_precision_and_options():
         cnnrt.load(_model(), device="tpu")
     with pytest.raises(cnnrt.BackendError, match="precision 'fp8'"):
         cnnrt.load(_model(), device="cuda", precision="fp8")
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        with pytest.raises(cnnrt.BackendError, match="bf16.*interpreter has no bf16"):
+            cnnrt.load(_model(), device="cuda", precision="bf16")
     with pytest.raises(cnnrt.BackendError, match="unknown triton backend option"):
         cnnrt.load(_model(), device="cuda", options={"warp_speed": 9})
     with pytest.raises(cnnrt.BackendError, match="cpu backend runs fp32 only"):

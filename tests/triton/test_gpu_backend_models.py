@@ -7,6 +7,8 @@ LeNet-5, EfficientNet-B0 at 32 px and width 0.25, and one block of each kind the
 networks are made of (inception with LRN, bottleneck residuals, an AlexNet/VGG-style classifier
 reading an NHWC flatten)."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -75,11 +77,11 @@ def _inputs(proto, batch, rng):
     return i.name, rng.standard_normal(dims).astype(np.float32)
 
 
-def _check(proto, batch, precision, rtol):
+def _check(proto, batch, precision, rtol, options=None):
     rng = np.random.default_rng()
     name, x = _inputs(proto, batch, rng)
     _, x2 = _inputs(proto, batch, rng)
-    m = cnnrt.load(proto, device="cuda", precision=precision)
+    m = cnnrt.load(proto, device="cuda", precision=precision, options=options)
     sess = ort.InferenceSession(proto.SerializeToString())
     for feed in (x, x2):
         got = m.run({name: feed})
@@ -103,6 +105,19 @@ def test_model_matches_onnxruntime_fp32(name):
 
 def test_batch_of_two():
     _check(_mini_resnet(), 2, "fp32", 1e-4)
+
+
+@pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") == "1",
+                    reason="CUDA graphs, streams and timing-based autotuning need a GPU")
+@pytest.mark.parametrize("options", [{"streams": 1, "cuda_graph": False},
+                                     {"streams": 4, "cuda_graph": False},
+                                     {"streams": 4, "cuda_graph": True},
+                                     {"autotune": "on"}], ids=str)
+def test_streams_graphs_and_autotune_on_a_gpu(options, tmp_path, monkeypatch):
+    """Every execution mode computes the same thing; a replayed graph reads each new input."""
+    monkeypatch.setenv("CNNRT_CACHE", str(tmp_path))
+    m = _check(_mini_inception(), 2, "fp32", 1e-4, options)
+    assert m.compiled({"x": (2, 3, 24, 24)}).report["cuda_graph"] == options.get("cuda_graph", True)
 
 
 def test_fp16_within_half_precision():

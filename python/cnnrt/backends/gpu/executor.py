@@ -126,6 +126,13 @@ class GpuExecutable(Executable):
         self.device = runtime.device()
         self.interpreting = runtime.interpreting()
         self.dtype = runtime.torch_dtype(precision)
+        if precision == "bf16" and self.interpreting:
+            raise BackendError(f"{graph.source}: precision='bf16' cannot run under "
+                               "TRITON_INTERPRET=1 (Triton's interpreter has no bf16 and would "
+                               "return wrong numbers); use fp16 or fp32 there")
+        if precision == "bf16" and not self.interpreting and not torch.cuda.is_bf16_supported():
+            raise BackendError(f"{graph.source}: this GPU ({torch.cuda.get_device_name()}) has "
+                               "no bf16; use precision='fp16'")
         self.itemsize = torch.empty((), dtype=self.dtype).element_size()
         if matmul_precision not in ("ieee", "tf32"):
             raise BackendError(f"matmul_precision must be 'ieee' or 'tf32', not {matmul_precision!r}")
