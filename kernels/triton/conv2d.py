@@ -38,6 +38,7 @@ import triton
 import triton.language as tl
 
 from .activations import ACTS, _act, act_args
+from .window import _window_origin
 
 @triton.jit
 def _conv2d_nhwc_kernel(
@@ -69,13 +70,8 @@ def _conv2d_nhwc_kernel(
     p_ok = offs_p < P
     m_ok = offs_m < M
 
-    # Pixel -> (n, oh, ow) once per tile; input origin of each pixel's receptive field.
-    ow = offs_p % OW
-    t = offs_p // OW
-    oh = t % OH
-    n = t // OH
-    ih0 = oh * stride_h - pad_t
-    iw0 = ow * stride_w - pad_l
+    # Input origin of each output pixel's receptive field, once per tile.
+    n, ih0, iw0 = _window_origin(offs_p, OH, OW, stride_h, stride_w, pad_t, pad_l)
     x_img = n.to(tl.int64) * H * W * x_row_stride    # int64: big batches overflow int32
     s_img = n * C                                    # row of in_scale (N*C is small)
 

@@ -16,6 +16,7 @@ import triton
 import triton.language as tl
 
 from .activations import _act, act_args
+from .window import _window_origin
 
 
 @triton.jit
@@ -35,12 +36,7 @@ def _dwconv2d_nhwc_kernel(
     p_ok = offs_p < P
     c_ok = offs_c < C
 
-    ow = offs_p % OW
-    t = offs_p // OW
-    oh = t % OH
-    n = t // OH
-    ih0 = oh * stride_h - pad_t
-    iw0 = ow * stride_w - pad_l
+    n, ih0, iw0 = _window_origin(offs_p, OH, OW, stride_h, stride_w, pad_t, pad_l)
     x_img = n.to(tl.int64) * H * W * C               # int64: big batches overflow int32
 
     acc = tl.zeros((BLOCK_P, BLOCK_C), dtype=tl.float32)

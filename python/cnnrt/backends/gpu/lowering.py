@@ -153,7 +153,7 @@ class Lowering:
         for i, v in enumerate(self.g.inputs):
             st = self._own(v, "input") if id(v) not in self.st else self.st[id(v)]
             self.steps.append(Step(f"input:{v.name}", "torch copy (NCHW fp32 -> NHWC)", [], [st],
-                                   _bind_input(i, st)))
+                                   _bind_io(i, st, inbound=True)))
         for n in self.g.nodes:
             reason = unsupported_reason(n)
             if reason:
@@ -170,7 +170,7 @@ class Lowering:
                 raise UnsupportedOpError(f"{self.g.source}: output {v.name!r} is a flatten the "
                                          "GPU backend keeps in (h, w, c) order")
             self.steps.append(Step(f"output:{v.name}", "torch copy (NHWC -> NCHW fp32)", [st], [],
-                                   _bind_output(i, st)))
+                                   _bind_io(i, st, inbound=False)))
         return self
 
     def _plain_conv(self, n: Node) -> bool:
@@ -540,23 +540,11 @@ def _launch(fn, *args, **kw):
     return lambda: fn(*args, **kw)
 
 
-def _bind_input(i: int, st: Storage):
+def _bind_io(i: int, st: Storage, inbound: bool):
+    """Graph input i copied into its storage (NCHW float32 -> NHWC, compute dtype), or the
+    storage copied out to output i (the reverse)."""
     def bind(c):
-        dst = logical_view(c.t(st), st)
-        src = c.inputs[i]
-
-        def launch():
-            dst.copy_(src)
-        return launch
-    return bind
-
-
-def _bind_output(i: int, st: Storage):
-    def bind(c):
-        src = logical_view(c.t(st), st)
-        dst = c.outputs[i]
-
-        def launch():
-            dst.copy_(src)
-        return launch
+        view = logical_view(c.t(st), st)
+        dst, src = (view, c.inputs[i]) if inbound else (c.outputs[i], view)
+        return lambda: dst.copy_(src)
     return bind
