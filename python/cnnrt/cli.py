@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -75,6 +76,18 @@ def cmd_classify(args) -> int:
     print(f"latency {np.median(times) * 1e3:.2f} ms median of {len(times)} runs "
           f"(batch 1, backend {rep.get('backend')}, {where}; "
           f"load+compile+first predict {first * 1e3:.0f} ms)")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import bench, render
+    res = bench(resolve_model(args.model), batch=args.batch, threads=args.threads,
+                precision=args.precision, vs=tuple(p for p in args.vs.split(",") if p),
+                rounds=args.rounds)
+    print(render(res))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
     return 0
 
 
@@ -156,6 +169,16 @@ def main(argv=None) -> int:
     k.add_argument("--repeat", type=int, default=5)
     k.add_argument("--out", default="cnnrt-compare", help="folder for compare.json/.csv/.png")
     k.set_defaults(func=cmd_compare)
+    n = sub.add_parser("bench", help="latency, throughput and peak memory vs onnxruntime/openvino")
+    n.add_argument("model", help="an ONNX file or a zoo name")
+    n.add_argument("--batch", type=int, default=1)
+    n.add_argument("--threads", type=int, default=0, help="0: every core")
+    n.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    n.add_argument("--vs", default="onnxruntime", help="comma-separated peers: onnxruntime, "
+                   "openvino ('' for none)")
+    n.add_argument("--rounds", type=int, default=10, help="interleaved rounds of 5 runs")
+    n.add_argument("--json", help="also write the results here")
+    n.set_defaults(func=cmd_bench)
     b = sub.add_parser("backends", help="list backends")
     b.set_defaults(func=lambda a: print("\n".join(cnnrt.backends())) or 0)
     args = p.parse_args(argv)
