@@ -3,6 +3,7 @@
 #include "cpu/fc.h"
 #include "cpu/gemm_blocking.h"
 #include "cpu/variants.h"
+#include "cpu/winograd.h"
 
 namespace cnnrt {
 namespace {
