@@ -36,8 +36,8 @@ extern const WinogradUkernel f32_winograd_4x8__portable;
 extern const WinogradUkernel f32_winograd_6x16__avx2;
 extern const WinogradUkernel f32_winograd_8x32__avx512;
 
-// 3x3 stride-1 convs without dilation or groups, C and M >= 16, outputs >= 4x4; nullptr
-// for anything else.
+// 3x3 stride-1 convs without dilation or groups, C and M >= 16, outputs of 16 tiles or more
+// (14x14 and up); nullptr for anything else.
 std::unique_ptr<ConvKernel> make_conv_winograd(const ConvDesc& d, const float* weights,
                                                const float* bias, const WinogradUkernel& wk,
                                                const char* name);

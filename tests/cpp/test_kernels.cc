@@ -205,6 +205,10 @@ std::vector<ConvDesc> fixed_convs() {
       conv(1, 600, 5, 9, 9, 1, 1, 1, 0, 0, 0, 0),          // K = 600: 3 K blocks, M tail
       conv(1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1),        // 3x3 s1
       conv(1, 64, 9, 11, 20, 3, 3, 1, 1, 1, 1, 1),         // 3x3, K = 576
+      conv(2, 300, 17, 18, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 7),  // Winograd: 2 K blocks, M tail,
+                                                           // ragged tiles, N=2 with a gap
+      conv(1, 16, 16, 70, 16, 3, 3, 1, 0, 2, 1, 0),        // Winograd: asymmetric pads, whole
+                                                           // 16-tile panels inside the input
       conv(1, 3, 56, 56, 32, 3, 3, 2, 0, 0, 1, 1),         // stem 3x3 s2 (TF pads)
       conv(1, 3, 57, 57, 32, 3, 3, 2, 1, 1, 1, 1),         // stem 3x3 s2
       conv(1, 8, 17, 19, 12, 5, 5, 1, 2, 2, 2, 2),         // 5x5
@@ -436,15 +440,17 @@ int main(int argc, char** argv) {
   const auto fixed = fixed_convs();
   for (size_t i = 0; i < fixed.size(); ++i) check_conv(fixed[i], seed + uint32_t(i), pars);
 
-  // Every act x post_act with a residual, on a GEMM shape with M and N tails and on a
-  // depthwise one.
+  // Every act x post_act with a residual, on a GEMM shape with M and N tails, a depthwise
+  // one and a Winograd one (20 tiles, M tail).
   for (int a = 0; a < 9; ++a)
     for (int p = 0; p < 9; ++p) {
       ConvDesc g = conv(2, 5, 7, 9, 11, 3, 3, 1, 1, 1, 1, 1, 1, 1, 3);
       ConvDesc dw = conv(1, 3, 9, 11, 3, 3, 3, 2, 1, 1, 1, 1, 1, 3);
-      g.epi = dw.epi = epilogue(kActs[a], true, kActs[p]);
+      ConvDesc wg = conv(1, 16, 16, 18, 17, 3, 3, 1, 1, 1, 1, 1);
+      g.epi = dw.epi = wg.epi = epilogue(kActs[a], true, kActs[p]);
       check_conv(g, seed + 1000 + a * 9 + p, {&serial});
       check_conv(dw, seed + 2000 + a * 9 + p, {&serial});
+      check_conv(wg, seed + 3000 + a * 9 + p, {&serial});
     }
 
   std::mt19937 rng(seed);
