@@ -261,6 +261,20 @@ def test_max_pool(rng, case):
     close(y, pool_ref(x, k, s, p, d, OH, OW, "max"))
 
 
+@pytest.mark.parametrize("case", range(len(POOLS)))
+def test_separable_max_pool_equals_the_reference_kernel(rng, case):
+    """The optimized (separable) max pool against the isa=ref oracle, bit for bit."""
+    shape, k, s, p, d, ceil = POOLS[case]
+    shape = (shape[0], shape[1] + 3, shape[2] + 5, shape[3] + 6)  # larger maps: interior runs
+    x = rand(rng, *shape)
+    OH = out_size(shape[2], k[0], s[0], p[0], p[2], d[0], ceil)
+    OW = out_size(shape[3], k[1], s[1], p[1], p[3], d[1], ceil)
+    attrs = {"kernel": list(k), "strides": list(s), "pads": list(p), "dilations": list(d)}
+    (fast,), _ = run_step("max_pool", [x], [(shape[0], shape[1], OH, OW)], attrs, threads=2)
+    (ref,), _ = run_step("max_pool", [x], [(shape[0], shape[1], OH, OW)], attrs, isa="ref")
+    np.testing.assert_array_equal(fast, ref)
+
+
 @pytest.mark.parametrize("cip", [0, 1])
 @pytest.mark.parametrize("case", [0, 2, 3])
 def test_avg_pool(rng, case, cip):

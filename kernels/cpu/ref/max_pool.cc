@@ -1,5 +1,6 @@
 // max_pool: 2-D max over each window, windows clipped to the input (pads and ceil_mode
-// windows that run past them only shrink the window). Planes (N*C) run in parallel.
+// windows that run past them only shrink the window). Planes (N*C) run in parallel. This is
+// the oracle (isa=ref); every other ISA gets the separable kernel of kernels/cpu/max_pool.cc.
 #include <algorithm>
 #include <limits>
 
@@ -8,8 +9,11 @@
 
 namespace cnnrt {
 
+std::unique_ptr<StepKernel> make_max_pool_separable(const Pool2d& g);  // kernels/cpu/max_pool.cc
+
 std::unique_ptr<StepKernel> make_max_pool_step(const StepSpec& s) {
   const Pool2d g = read_pool2d(s);
+  if (s.isa != Isa::Ref) return make_max_pool_separable(g);
   return make_fn_kernel("f32_max_pool__ref", [=](const StepArgs& a) {
     parallel_for(a.par, g.N * g.C, grain_for(g.OH * g.OW * g.KH * g.KW), [&](int64_t p0, int64_t p1, int) {
       for (int64_t p = p0; p < p1; ++p) {
