@@ -209,6 +209,8 @@ std::vector<ConvDesc> fixed_convs() {
                                                            // ragged tiles, N=2 with a gap
       conv(1, 16, 16, 70, 16, 3, 3, 1, 0, 2, 1, 0),        // Winograd: asymmetric pads, whole
                                                            // 16-tile panels inside the input
+      conv(1, 300, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1),         // 7x7 map: im2col packed once for
+      conv(1, 48, 7, 7, 40, 5, 5, 1, 2, 2, 2, 2),          // all M blocks (threaded), K blocks
       conv(1, 3, 56, 56, 32, 3, 3, 2, 0, 0, 1, 1),         // stem 3x3 s2 (TF pads)
       conv(1, 3, 57, 57, 32, 3, 3, 2, 1, 1, 1, 1),         // stem 3x3 s2
       conv(1, 8, 17, 19, 12, 5, 5, 1, 2, 2, 2, 2),         // 5x5
