@@ -31,8 +31,8 @@ def test_bench_against_onnxruntime(lenet):
         assert r["throughput"] == pytest.approx(2 / (r["median_ms"] / 1e3))
     assert ort["max_rel_err_vs_cnnrt"] < 1e-4
     assert ort["cnnrt_over_peer"] == pytest.approx(cn["median_ms"] / ort["median_ms"])
-    if os.path.exists("/proc/self/clear_refs"):
-        assert cn["peak_rss_mb"] is not None and cn["peak_rss_mb"] >= 0
+    if os.path.exists("/proc/self/status"):  # each runtime's own process: imports + model
+        assert cn["peak_rss_mb"] > 20 and ort["peak_rss_mb"] > 20
     text = render(res)
     assert "cnnrt/peer" in text and "onnxruntime" in text
 

@@ -1,9 +1,10 @@
 """`cnnrt bench`: cnnrt against its peers on one model, in one process, as ratios.
 
-1. load: each runtime in turn loads the model and runs it three times; its peak memory is the
-   rise of this process's peak RSS over that span (VmHWM, reset through /proc/self/clear_refs),
-   and its outputs are compared with cnnrt's;
-2. time: rounds of blocks of runs alternate between the runtimes, so machine noise hits all of
+1. memory: each runtime loads the model and runs it three times in a fresh process of its own
+   (so no runtime reuses memory another freed); its peak memory is that process's peak RSS
+   (VmHWM), imports included;
+2. load: in this process each runtime loads the model, and its outputs are compared with cnnrt's;
+3. time: rounds of blocks of runs alternate between the runtimes, so machine noise hits all of
    them alike; a block's first run is discarded (a peer's idle workers may still hold a core).
    Latency is the median (and min) over all kept runs; throughput = batch / median.
 
@@ -48,26 +49,37 @@ def _status_kb(key: str) -> int | None:
     return None
 
 
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
-        return True
-    except OSError:
-        return False
-
-
 def _measured(name: str, load: Callable[[], Callable[[], list]], detail: str = "") -> Runner:
-    ok = _reset_peak()
-    base = _status_kb("VmRSS")
     t0 = time.perf_counter()
     run = load()
     load_s = time.perf_counter() - t0
     for _ in range(3):
         run()
-    hwm = _status_kb("VmHWM")
-    peak = (hwm - base) / 1024 if ok and hwm is not None and base is not None else None
-    return Runner(name, run, load_s, peak, detail)
+    return Runner(name, run, load_s, None, detail)
+
+
+def _child_peak(name, path, batch, threads, precision, out):
+    """In a fresh process: load with runtime `name`, run 3 times, report VmHWM (MB)."""
+    feed = _feed(path, batch)
+    try:
+        {"cnnrt": _cnnrt, **PEERS}[name](path, feed, threads, precision)
+        hwm = _status_kb("VmHWM")
+        out.put(hwm / 1024 if hwm is not None else None)
+    except Exception as e:  # noqa: BLE001 - reported as "n/a" by the parent
+        out.put(f"{type(e).__name__}: {e}")
+
+
+def _peak_rss_mb(name, path, batch, threads, precision) -> float | None:
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_peak, args=(name, path, batch, threads, precision, q))
+    p.start()
+    try:
+        res = q.get(timeout=1800)
+    finally:
+        p.join()
+    return res if isinstance(res, float) else None
 
 
 def _cnnrt(path, feed, threads, precision):
@@ -130,15 +142,10 @@ def _openvino(path, feed, threads, precision):
 PEERS = {"onnxruntime": _onnxruntime, "openvino": _openvino}
 
 
-def bench(path: str, batch: int = 1, threads: int = 0, precision: str = "fp32",
-          vs: tuple[str, ...] = ("onnxruntime",), rounds: int = 10) -> dict:
-    """Measures cnnrt and each peer in `vs` on `path` (an ONNX file); see the module docstring."""
+def _feed(path: str, batch: int) -> dict:
+    """Fresh random inputs for the model's graph inputs, batch `batch` (symbolic dims: 1)."""
     import onnx
 
-    unknown = [p for p in vs if p not in PEERS]
-    if unknown:
-        raise ValueError(f"unknown peer(s) {unknown}; known: {sorted(PEERS)}")
-    threads = threads or os.cpu_count() or 1
     model = onnx.load(path, load_external_data=False)
     init = {i.name for i in model.graph.initializer}
     rng = np.random.default_rng()
@@ -149,9 +156,21 @@ def bench(path: str, batch: int = 1, threads: int = 0, precision: str = "fp32",
         dims = [d.dim_value if d.dim_value > 0 else 1 for d in i.type.tensor_type.shape.dim]
         dims[0] = batch
         feed[i.name] = rng.standard_normal(dims).astype(np.float32)
+    return feed
 
+
+def bench(path: str, batch: int = 1, threads: int = 0, precision: str = "fp32",
+          vs: tuple[str, ...] = ("onnxruntime",), rounds: int = 10) -> dict:
+    """Measures cnnrt and each peer in `vs` on `path` (an ONNX file); see the module docstring."""
+    unknown = [p for p in vs if p not in PEERS]
+    if unknown:
+        raise ValueError(f"unknown peer(s) {unknown}; known: {sorted(PEERS)}")
+    threads = threads or os.cpu_count() or 1
+    feed = _feed(path, batch)
     runners = [_cnnrt(path, feed, threads, precision)]
     runners += [PEERS[p](path, feed, threads, precision) for p in vs]
+    for r in runners:
+        r.peak_rss_mb = _peak_rss_mb(r.name, path, batch, threads, precision)
     ours = [np.asarray(o) for o in runners[0].run()]
     errors = {}
     for r in runners[1:]:
@@ -193,6 +212,6 @@ def render(res: dict) -> str:
         lines.append(f"{r['runtime']:<12} {r['median_ms']:10.2f} {r['min_ms']:9.2f} "
                      f"{r['throughput']:9.1f} {peak} {r['load_s']:7.2f} {ratio} {err}  "
                      f"{r['detail']}")
-    lines.append("cnnrt/peer: latency ratio (< 1: cnnrt faster); peak MB: rise of peak RSS while "
-                 "loading and running 3 times")
+    lines.append("cnnrt/peer: latency ratio (< 1: cnnrt faster); peak MB: peak RSS of a fresh "
+                 "process that imports the runtime, loads the model and runs it 3 times")
     return "\n".join(lines)
