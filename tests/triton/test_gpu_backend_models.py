@@ -141,3 +141,27 @@ def test_fusions_show_in_the_compile_report():
     assert sum("+SE gate" in v for v in eff.values()) == 16
     assert not any("binary mul" in v for v in eff.values())
     assert not any("flatten" in v for v in _kernels(_mini_classifier()).values())
+
+
+def test_data_movement_without_kernels_of_its_own():
+    """Transpose, Slice (negative step), Pad, Split, Gather and a (reordering) concat run as torch
+    copies on logical views of the NHWC storage; the result still matches onnxruntime."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def c(name, v, dt=np.int64):
+        return numpy_helper.from_array(np.asarray(v, dtype=dt), name)
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 1, 3, 2]),
+        helper.make_node("Slice", ["t", "st", "en", "ax", "sp"], ["s"]),
+        helper.make_node("Pad", ["s", "pads"], ["p"], mode="constant"),
+        helper.make_node("Split", ["p", "sizes"], ["a", "b"], axis=1),
+        helper.make_node("Concat", ["b", "a"], ["cc"], axis=1),
+        helper.make_node("Gather", ["cc", "idx"], ["g"], axis=3),
+        helper.make_node("Relu", ["g"], ["y"]),
+    ]
+    inits = [c("st", [-1]), c("en", [-100]), c("ax", [2]), c("sp", [-2]),
+             c("pads", [0, 0, 1, 2, 0, 0, 0, 1]), c("sizes", [2, 3]), c("idx", [4, 0, 2])]
+    g = helper.make_graph(nodes, "moves", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                         [1, 5, 6, 7])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    _check(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)]), 1, "fp32", 1e-6)

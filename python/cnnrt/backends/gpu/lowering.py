@@ -26,11 +26,11 @@ import numpy as np
 
 from ...errors import UnsupportedOpError
 from ...ir import Graph, Node, Value
-from ...ir.ops import attrs_with_defaults, pad_amounts, reduce_axes, slice_params
+from ...ir.ops import attrs_with_defaults, reduce_axes
+from .glue import RESHAPES, glue_fn
 from .layout import Storage, logical_is_physical, logical_view, phys_shape, to_physical_order
 
 SLICE_WRITERS = ("conv", "max_pool", "avg_pool")   # kernels with an output channel offset
-RESHAPES = ("reshape", "flatten", "squeeze", "unsqueeze")
 ALIASES = ("identity", "dropout", "cast")
 GLUE = ("transpose", "split", "slice", "pad", "gather", "concat") + RESHAPES
 
@@ -468,7 +468,7 @@ class Lowering:
         if n.op == "concat":
             ins = [self.storage(v) for v in n.inputs]
         outs = [self._out(n, i) for i in range(len(n.outputs))]
-        fn = _glue_fn(n)
+        fn = glue_fn(n)
 
         def bind(c):
             srcs = [logical_view(c.t(s), s) for s in ins]
@@ -479,59 +479,6 @@ class Lowering:
                     d.copy_(r.reshape(d.shape))
             return launch
         self._step(n, f"torch {n.op}", ins, outs, bind)
-
-
-def _glue_fn(n: Node):
-    import torch
-    a, op = n.attrs, n.op
-    if op in RESHAPES:
-        shape = tuple(n.outputs[0].shape)
-        return lambda xs: [xs[0].reshape(shape)]
-    if op == "transpose":
-        return lambda xs: [xs[0].permute(*a["perm"])]
-    if op == "concat":
-        axis = int(a["axis"]) % len(n.outputs[0].shape)
-        return lambda xs: [torch.cat(xs, axis)]
-    if op == "split":
-        axis = int(a.get("axis", 0)) % len(n.inputs[0].shape)
-        return lambda xs: list(torch.split(xs[0], list(a["sizes"]), axis))
-    if op == "slice":
-        starts, steps, lens = slice_params(n)
-
-        def slc(xs):
-            t = xs[0]
-            for ax, (s, st, ln) in enumerate(zip(starts, steps, lens)):
-                if st < 0:  # torch slices forward only: flip the axis, then slice forward
-                    t, s, st = t.flip(ax), t.shape[ax] - 1 - s, -st
-                t = t[(slice(None),) * ax + (slice(s, s + ln * st, st),)]
-            return [t]
-        return slc
-    if op == "pad":
-        pads = pad_amounts(n)
-        r = len(n.inputs[0].shape)
-        value = n.input(2)
-        fill = float(value.const.ravel()[0]) if value is not None and value.const.size else 0.0
-        tp = [p for i in reversed(range(r)) for p in (pads[i], pads[i + r])]
-        return lambda xs: [torch.nn.functional.pad(xs[0], tp, value=fill)]
-    if op == "gather":
-        axis = int(a.get("axis", 0)) % len(n.inputs[0].shape)
-        idx = np.asarray(n.inputs[1].const, dtype=np.int64)
-        idx = np.where(idx < 0, idx + n.inputs[0].shape[axis], idx)
-        shape = tuple(n.outputs[0].shape)
-
-        def gather(xs):
-            i = torch.as_tensor(idx.ravel(), device=xs[0].device)
-            return [xs[0].index_select(axis, i).reshape(shape)]
-        return gather
-    if op == "softmax":  # an NHWC softmax over a trailing axis: compute on the logical view
-        axis = int(a.get("axis", -1)) % len(n.inputs[0].shape)
-        if a.get("coerce_2d"):
-            def sm2(xs):
-                x = xs[0]
-                return [torch.softmax(x.reshape(*x.shape[:axis], -1).float(), -1).reshape(x.shape)]
-            return sm2
-        return lambda xs: [torch.softmax(xs[0].float(), axis)]
-    raise UnsupportedOpError(f"node {n.name!r}: op {op!r} has no GPU kernel")
 
 
 def _launch(fn, *args, **kw):
