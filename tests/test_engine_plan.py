@@ -295,6 +295,17 @@ def test_global_pools(rng):
     close(y, x.max(axis=(2, 3), keepdims=True))
 
 
+@pytest.mark.parametrize("hw", [(7, 6), (8, 4), (112, 113), (1, 1)])
+def test_global_avg_pool_lanes_vs_float64(rng, hw):
+    """The 32-lane kernel (every ISA but ref) on planes below, at and well above 32 values,
+    with an offset so a lost tail or a dropped lane shows."""
+    x = rand(rng, 2, 3, *hw) + 3.0
+    for isa in ("auto", "ref"):
+        (y,), _ = run_step("global_avg_pool", [x], [(2, 3, 1, 1)], {}, isa=isa)
+        np.testing.assert_allclose(y, x.astype(np.float64).mean(axis=(2, 3), keepdims=True),
+                                   rtol=1e-6)
+
+
 def test_reduce_mean_empty_axes_noop(rng):
     x = rand(rng, 2, 3)  # Y with X's shape: ONNX's noop_with_empty_axes
     (y,), _ = run_step("reduce_mean", [x], [(2, 3)], {"axes": [], "keepdims": 1})
