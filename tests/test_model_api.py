@@ -120,3 +120,15 @@ def test_run_from_many_threads_at_once(lite0):
         t.join()
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+def test_load_accepts_serialized_bytes_and_names_garbage():
+    import numpy as np
+    import cnnrt.models as zoo
+    proto = zoo.build("lenet5")
+    x = np.random.default_rng().standard_normal((1, 1, 32, 32)).astype(np.float32)
+    a = cnnrt.load(proto).run(x)
+    b = cnnrt.load(proto.SerializeToString()).run(x)
+    np.testing.assert_array_equal(next(iter(a.values())), next(iter(b.values())))
+    with pytest.raises(cnnrt.ModelLoadError, match="not a serialized ONNX model"):
+        cnnrt.load(b"\x08\x07not an onnx model\xff\xff")

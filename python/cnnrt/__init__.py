@@ -48,7 +48,7 @@ DEVICES = {"cpu": "cpu", "cuda": "triton"}
 def load(model, backend: str | None = None, *, device: str | None = None,
          precision: str | None = None, optimize: bool = True, num_threads: int = 0,
          isa: str = "auto", preprocess=None, labels=None, options: dict | None = None) -> Model:
-    """Loads an ONNX model (a path or an onnx.ModelProto) for `backend`.
+    """Loads an ONNX model (a path, an onnx.ModelProto or its serialized bytes) for `backend`.
 
     device="cuda" picks the `triton` backend (cnnrt's Triton kernels on an NVIDIA GPU; needs
     `pip install cnnrt[gpu]`), device="cpu" (the default) the `cpu` backend; or name a backend.

@@ -26,13 +26,22 @@ from .onnx_registry import find_converter, register_converter
 __all__ = ["import_onnx", "register_converter"]
 
 
-def import_onnx(model: str | os.PathLike | onnx.ModelProto, *, source: str | None = None) -> Graph:
-    """Converts an ONNX model (a path or a ModelProto) to a cnnrt Graph.
+def import_onnx(model: str | os.PathLike | onnx.ModelProto | bytes, *,
+                source: str | None = None) -> Graph:
+    """Converts an ONNX model (a path, a ModelProto or its serialized bytes) to a cnnrt Graph.
 
     `source` names the model in error messages and Graph.source (default: the path, or
     "<memory>" for a ModelProto; for a ModelProto with external data it is also the file
     whose folder holds that data).
     """
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        proto = onnx.ModelProto()
+        try:
+            proto.ParseFromString(bytes(model))
+        except Exception as e:  # protobuf's DecodeError and friends
+            raise ModelLoadError(f"{source or '<memory>'}: the {len(model)} bytes given are not a "
+                                 f"serialized ONNX model ({type(e).__name__}: {e})") from None
+        model = proto
     if isinstance(model, onnx.ModelProto):
         src = source or "<memory>"
         check_model_proto(model, src)
@@ -42,7 +51,8 @@ def import_onnx(model: str | os.PathLike | onnx.ModelProto, *, source: str | Non
         src = source or os.fspath(model)
         model, external = load_model_proto(model)
     else:
-        raise TypeError(f"import_onnx expects a path or an onnx.ModelProto, not {type(model).__name__}")
+        raise TypeError(f"import_onnx expects a path, an onnx.ModelProto or its bytes, not "
+                        f"{type(model).__name__}")
     return _Importer(model, src, external).run()
 
 
