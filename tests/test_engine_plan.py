@@ -746,3 +746,20 @@ def test_concurrent_runs(rng):
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+def test_weights_freed_while_compiling_make_a_retry_fail_clearly(rng):
+    """compile() frees each raw weight once its conv has packed it; if a later step then fails,
+    a second compile() says why instead of reading freed memory."""
+    p = E.Plan()
+    p.add_value(0, [1, 2, 4, 4])
+    p.add_constant(1, rand(rng, 3, 2, 1, 1))
+    p.add_value(2, [1, 3, 4, 4])
+    p.add_value(3, [1, 3, 2, 2])
+    p.add_step("conv", [0, 1], [2], {}, "conv1")
+    p.add_step("max_pool", [2], [3], {"strides": [2, 2]}, "pool1")  # no kernel: fails
+    p.set_io([0], [3])
+    with pytest.raises(ValueError, match=r"pool1.*kernel"):
+        p.compile()
+    with pytest.raises(ValueError, match=r"conv1.*released by an earlier compile"):
+        p.compile()

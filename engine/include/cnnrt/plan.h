@@ -65,7 +65,7 @@ class Plan {
   struct Arena;   // one per-call activation arena (+ scratch)
   void check_not_compiled(const char* what) const;
   void validate_graph() const;
-  void release_packed_constants();
+  std::vector<int> packed_constants_last_use() const;
   std::unique_ptr<Arena> take_arena() const;
   void give_back(std::unique_ptr<Arena> a) const;
 

@@ -169,13 +169,13 @@ class CpuBackend(Backend):
             plan.add_step(op, ins, [vid(v) for v in n.outputs], attrs, n.name)
         engine_outs = [v for v in graph.outputs if not v.is_const and v not in graph.inputs]
         plan.set_io([vids[id(v)] for v in graph.inputs], [vid(v) for v in engine_outs])
+        for v in graph.values():  # the engine holds its own copy of every weight now: drop
+            if v.is_const and not graph.is_output(v):  # ours (BN-folded ones die here) before
+                v.const = None                          # it packs, so both are never alive
         try:
             plan.compile(int(options.num_threads), options.isa)
         except ValueError as e:
             raise BackendError(f"{graph.source}: {e}") from None
-        for v in graph.values():  # the engine holds its own (packed) copy of every weight now
-            if v.is_const and not graph.is_output(v):
-                v.const = None
         report = {"backend": "cpu", "isa": plan.isa, "num_threads": plan.num_threads,
                   "arena_bytes": plan.arena_bytes, "naive_bytes": plan.naive_bytes,
                   "kernels": dict(zip(plan.step_names, plan.step_kernels()))}
