@@ -3,6 +3,7 @@ that emits cnnrt nodes, makes constants, and raises errors naming the model file
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,9 @@ def tensor_to_array(t: onnx.TensorProto, external: dict[str, np.ndarray] | None 
     """A read-only numpy array of the tensor (external data from the pre-mapped memmaps)."""
     if external and t.name in external:
         arr = external[t.name]
+    elif t.data_type == onnx.TensorProto.FLOAT and t.raw_data and sys.byteorder == "little":
+        # the common case (every weight of the zoo): one copy out of the protobuf, not two
+        arr = np.frombuffer(t.raw_data, dtype=np.float32).reshape(tuple(t.dims))
     else:
         arr = numpy_helper.to_array(t)
     arr = np.asarray(arr)
