@@ -38,7 +38,7 @@ import triton
 import triton.language as tl
 
 from .activations import ACTS, _act, act_args
-from .window import _window_origin
+from .window import _tap_rows, _window_origin
 
 @triton.jit
 def _conv2d_nhwc_kernel(
@@ -105,8 +105,7 @@ def _conv2d_nhwc_kernel(
             kw = tap % KW
             ih = ih0 + kh * dil_h
             iw = iw0 + kw * dil_w
-            row_ok = p_ok & (ih >= 0) & (ih < H) & (iw >= 0) & (iw < W)
-            row = x_img + ((ih * W + iw) * x_row_stride).to(tl.int64)
+            row, row_ok = _tap_rows(x_img, ih, iw, p_ok & (ih >= 0) & (ih < H), W, x_row_stride)
             for c0 in range(0, C, BLOCK_K):
                 offs_c = c0 + tl.arange(0, BLOCK_K)
                 c_ok = offs_c < C

@@ -16,7 +16,7 @@ import triton
 import triton.language as tl
 
 from .activations import _act, act_args
-from .window import _window_origin
+from .window import _tap_rows, _window_origin
 
 
 @triton.jit
@@ -48,8 +48,7 @@ def _dwconv2d_nhwc_kernel(
         h_ok = p_ok & (ih >= 0) & (ih < H)
         for kw in tl.static_range(KW):
             iw = iw0 + kw * dil_w
-            row_ok = h_ok & (iw >= 0) & (iw < W)
-            row = x_img + ((ih * W + iw) * C).to(tl.int64)
+            row, row_ok = _tap_rows(x_img, ih, iw, h_ok, W, C)
             a = tl.load(x_ptr + row[:, None] + offs_c[None, :],
                         mask=row_ok[:, None] & c_ok[None, :], other=0.0)
             wv = tl.load(w_ptr + (kh * KW + kw) * C + offs_c, mask=c_ok, other=0.0)

@@ -20,7 +20,7 @@ Tile constraints: every BLOCK_* a power of two (tl.arange).
 import triton
 import triton.language as tl
 
-from .window import _window_origin
+from .window import _tap_rows, _window_origin
 
 
 @triton.jit
@@ -56,8 +56,7 @@ def _pool2d_nhwc_kernel(
         h_ok = p_ok & (ih >= 0) & (ih < H)
         for kw in tl.static_range(KW):
             iw = iw0 + kw * dil_w
-            row_ok = h_ok & (iw >= 0) & (iw < W)
-            row = x_img + ((ih * W + iw) * C).to(tl.int64)
+            row, row_ok = _tap_rows(x_img, ih, iw, h_ok, W, C)
             ok = row_ok[:, None] & c_ok[None, :]
             if IS_MAX:
                 v = tl.load(x_ptr + row[:, None] + offs_c[None, :], mask=ok,

@@ -13,3 +13,11 @@ def _window_origin(offs_p, OH, OW, stride_h, stride_w, pad_t, pad_l):
     oh = t % OH
     n = t // OH
     return n, oh * stride_h - pad_t, ow * stride_w - pad_l
+
+
+@triton.jit
+def _tap_rows(x_img, ih, iw, h_ok, W, row_stride):
+    """One tap of every pixel of a tile: the element offset of its input pixel's channels
+    (int64) and whether that pixel exists (h_ok: the tile's pixels whose row ih is inside)."""
+    ok = h_ok & (iw >= 0) & (iw < W)
+    return x_img + ((ih * W + iw) * row_stride).to(tl.int64), ok

@@ -263,13 +263,12 @@ class Lowering:
         self.steps.append(Step(n.name, kernel, [r for r in reads if r is not None], writes, bind,
                                list(n.origin)))
 
-    def _act(self, n: Node) -> None:  # "activation" op
+    def _activation(self, n: Node) -> None:
         x, y = self.storage(n.inputs[0]), self._out(n)
         act = _epi(attrs_with_defaults(n))
         self._step(n, f"triton activation {act[0]}", [x], [y],
                    lambda c: _launch(c.k.elementwise.activation, c.t(x), act=act, out=c.t(y)))
 
-    _activation = _act
 
     def _conv(self, n: Node) -> None:
         a = attrs_with_defaults(n)
@@ -461,12 +460,11 @@ class Lowering:
 
     def _glue(self, n: Node) -> None:
         """Data movement without a kernel of its own: torch ops on logical views."""
-        ins = [self.storage(v) if not v.is_const else None for v in n.inputs[:1]]
-        if ins[0] is None or ins[0].kind == "hwc":
+        data = n.inputs if n.op == "concat" else n.inputs[:1]  # the rest are static parameters
+        if any(v.is_const or self.storage(v).kind == "hwc" for v in data):
             raise UnsupportedOpError(f"{self.g.source}: node {n.name!r} ({n.op}) reads a "
                                      "constant or a reordered flatten; not supported on the GPU")
-        if n.op == "concat":
-            ins = [self.storage(v) for v in n.inputs]
+        ins = [self.storage(v) for v in data]
         outs = [self._out(n, i) for i in range(len(n.outputs))]
         fn = glue_fn(n)
 
