@@ -147,3 +147,13 @@ def test_cli_classify_on_the_gpu_backend(tmp_path):
                        env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "backend triton, interpreter fp32" in r.stdout
+
+
+def test_constant_concat_input_is_refused_by_name():
+    c = helper.make_tensor("c", TensorProto.FLOAT, [1, 2, 5, 5], np.ones(50, np.float32))
+    g = helper.make_graph([helper.make_node("Concat", ["x", "c"], ["y"], axis=1, name="cat")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 5, 5])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [c])
+    with pytest.raises(cnnrt.UnsupportedOpError, match="'cat' \\(concat\\) reads a constant"):
+        cnnrt.load(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]),
+                   device="cuda", precision="fp32")
