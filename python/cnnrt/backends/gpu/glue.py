@@ -52,9 +52,13 @@ def glue_fn(n: Node):
         idx = np.where(idx < 0, idx + n.inputs[0].shape[axis], idx)
         shape = tuple(n.outputs[0].shape)
 
+        on_device = {}  # the indices, copied once (during warm-up: no host copy in a CUDA graph)
+
         def gather(xs):
-            i = torch.as_tensor(idx.ravel(), device=xs[0].device)
-            return [xs[0].index_select(axis, i).reshape(shape)]
+            dev = xs[0].device
+            if dev not in on_device:
+                on_device[dev] = torch.as_tensor(idx.ravel(), device=dev)
+            return [xs[0].index_select(axis, on_device[dev]).reshape(shape)]
         return gather
     if op == "softmax":  # an NHWC softmax over a trailing axis: compute on the logical view
         axis = int(a.get("axis", -1)) % len(n.inputs[0].shape)
