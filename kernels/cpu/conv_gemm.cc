@@ -188,8 +188,7 @@ class ConvGemm final : public ConvKernel {
         else
           tail_tile(half ? uk_.fn_half : uk_.fn, kc, ap, bp, ldb, c, mr, nr, args);
         if (last && !epi_.clamp_only)
-          for (int i = 0; i < mr; ++i)
-            uk_.epi(c + i * p_, rg ? rg + (i0 + i) * p_ + j0 : nullptr, nr, epi_);
+          uk_.epi(c, p_, rg ? rg + i0 * p_ + j0 : nullptr, p_, mr, nr, epi_);
       };
       // Few columns (7x7, 14x14 outputs): B is small and stays in cache while each A panel,
       // streamed from memory (the weights of a late layer do not stay cached between

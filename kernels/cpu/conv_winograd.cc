@@ -161,7 +161,7 @@ class ConvWinograd final : public ConvKernel {
     if (identity_epi_) return;
     const int64_t oy1 = std::min(d.OH, tr1 * kOut);
     for (int64_t oy = tr0 * kOut; oy < oy1; ++oy)
-      uk_.epi(ym + oy * d.OW, rn ? rn + (m * d.OH + oy) * d.OW : nullptr, d.OW, epi_);
+      uk_.epi(ym + oy * d.OW, 0, rn ? rn + (m * d.OH + oy) * d.OW : nullptr, 0, 1, d.OW, epi_);
   }
 
   ConvDesc d_;

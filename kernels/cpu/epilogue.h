@@ -24,11 +24,16 @@ struct EpiParams {
 };
 EpiParams make_epi_params(const Epilogue& e);
 
-// y[i] = act(y[i]); if res: y[i] = post_act(y[i] + res[i]), for i in [0, n). Bias is not
-// part of it: the kernels fold bias into their accumulator initialisation.
-using EpiRowFn = void (*)(float* y, const float* res, int64_t n, const EpiParams& p);
+// For each of `rows` rows (y row r at y + r*ldy, its residual at res + r*ldr): y[i] = act(y[i]);
+// if res: y[i] = post_act(y[i] + res[i]), for i in [0, n). Bias is not part of it: the kernels
+// fold bias into their accumulator initialisation. Rows come in one call (a GEMM tile's 6):
+// a call per 16-float row cost more than the SiLU itself.
+using EpiRowsFn = void (*)(float* y, int64_t ldy, const float* res, int64_t ldr, int64_t rows,
+                           int64_t n, const EpiParams& p);
 
-void epi_row__portable(float* y, const float* res, int64_t n, const EpiParams& p);
-void epi_row__avx2(float* y, const float* res, int64_t n, const EpiParams& p);
+void epi_rows__portable(float* y, int64_t ldy, const float* res, int64_t ldr, int64_t rows,
+                        int64_t n, const EpiParams& p);
+void epi_rows__avx2(float* y, int64_t ldy, const float* res, int64_t ldr, int64_t rows,
+                    int64_t n, const EpiParams& p);
 
 }  // namespace cnnrt

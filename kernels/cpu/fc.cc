@@ -33,7 +33,7 @@ class Fc final : public GemmKernel {
       ops_.block(w_.data(), b_.data(), x, y, d.N, d.K, d.M, m0, m1);
       if (epi)
         for (int64_t n = 0; n < d.N; ++n)
-          ops_.epi(y + n * d.M + m0, res ? res + n * d.M + m0 : nullptr, m1 - m0, epi_);
+          ops_.epi(y + n * d.M + m0, 0, res ? res + n * d.M + m0 : nullptr, 0, 1, m1 - m0, epi_);
     });
   }
 

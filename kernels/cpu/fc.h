@@ -16,7 +16,7 @@ using FcBlockFn = void (*)(const float* w, const float* bias, const float* x, fl
 
 struct FcOps {
   FcBlockFn block;
-  EpiRowFn epi;
+  EpiRowsFn epi;
 };
 
 extern const FcOps f32_fc_block__portable;

@@ -36,7 +36,7 @@ using GemmUkFn = void (*)(int64_t kc, const float* a, const float* b, int64_t ld
 struct GemmUkernel {
   int mr, nr;
   GemmUkFn fn;
-  EpiRowFn epi;      // the general epilogue of the same ISA
+  EpiRowsFn epi;     // the general epilogue of the same ISA
   GemmUkFn fn_half;  // MR x NR/2 (b still has row stride ldb), or nullptr: a ragged last
                      // panel of <= NR/2 columns (P = 49, 196) then costs half a tile
 };

@@ -324,26 +324,46 @@ void check_epilogue_rows() {
   for (float v = -100.f; v <= 100.f; v += 0.37f) xs.push_back(v);
   for (float v = -3.f; v <= 3.f; v += 0.001f) xs.push_back(v);
   xs.push_back(0.f), xs.push_back(-0.f), xs.push_back(1e-7f), xs.push_back(-1e-7f);
-  std::vector<std::pair<const char*, EpiRowFn>> fns = {{"portable", &epi_row__portable}};
+  std::vector<std::pair<const char*, EpiRowsFn>> fns = {{"portable", &epi_rows__portable}};
 #if CNNRT_X86
-  if (isa_supported(Isa::Avx2)) fns.push_back({"avx2", &epi_row__avx2});
+  if (isa_supported(Isa::Avx2)) fns.push_back({"avx2", &epi_rows__avx2});
 #endif
+  // Rows of 37 values 41 apart (the gaps hold a sentinel that must survive), with and without
+  // a residual (rows 43 apart) and a post-activation.
+  constexpr int64_t kN = 37, kLdy = 41, kLdr = 43;
+  const int64_t rows = int64_t(xs.size()) / kN;
+  const float kSentinel = -12345.f;
   for (Act a : kActs)
-    for (auto& [name, fn] : fns) {
-      ++g_checks;
-      const EpiParams p = make_epi_params(epilogue(a, false, Act::None));
-      std::vector<float> y = xs;
-      fn(y.data(), nullptr, int64_t(y.size()), p);
-      for (size_t i = 0; i < xs.size(); ++i) {
-        const float want = apply_act(a, xs[i], p.e.alpha, p.e.beta);
-        if (!(std::fabs(y[i] - want) <= 2e-6f * std::max(1.f, std::fabs(want)))) {
-          fail(std::string("epi_row__") + name + " act " + std::to_string(int(a)) + " at x=" +
-               std::to_string(xs[i]) + ": got " + std::to_string(y[i]) + " want " +
-               std::to_string(want));
-          break;
-        }
+    for (bool with_res : {false, true})
+      for (auto& [name, fn] : fns) {
+        ++g_checks;
+        const Act post = with_res ? Act::Silu : Act::None;
+        const EpiParams p = make_epi_params(epilogue(a, with_res, post));
+        std::vector<float> y(size_t(rows * kLdy), kSentinel), res(size_t(rows * kLdr));
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t i = 0; i < kN; ++i) {
+            y[r * kLdy + i] = xs[r * kN + i];
+            res[r * kLdr + i] = 0.01f * float((r * 7 + i) % 13) - 0.06f;
+          }
+        fn(y.data(), kLdy, with_res ? res.data() : nullptr, kLdr, rows, kN, p);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t i = 0; i < kLdy; ++i) {
+            const float got = y[r * kLdy + i];
+            float want = kSentinel;
+            if (i < kN) {
+              want = apply_act(a, xs[r * kN + i], p.e.alpha, p.e.beta);
+              if (with_res) want = apply_act(post, want + res[r * kLdr + i], 0.f, 0.f);
+            }
+            if (!(std::fabs(got - want) <= 2e-6f * std::max(1.f, std::fabs(want)))) {
+              fail(std::string("epi_rows__") + name + " act " + std::to_string(int(a)) +
+                   (with_res ? " with residual" : "") + " row " + std::to_string(r) + " col " +
+                   std::to_string(i) + ": got " + std::to_string(got) + " want " +
+                   std::to_string(want));
+              r = rows;
+              break;
+            }
+          }
       }
-    }
 }
 
 template <class F>

@@ -204,9 +204,7 @@ void pass(const float* const* rows, const float* w, float bias, float* y, const 
     if (rem == 1) tile_nb<1, K, SH, R>(rows, w, bias, y, res, nrows, left, v0 * kLanes, g, p);
   for (int64_t v = v0 - NBMAX; v >= 0; v -= NBMAX)
     tile_nb<NBMAX, K, SH, R>(rows, w, bias, y, res, nrows, left, v * kLanes, g, p);
-  if (!p.clamp_only)
-    for (int64_t r = 0; r < nrows; ++r)
-      epi_row__avx2(y + r * g.OW, res ? res + r * g.OW : nullptr, g.OW, p);
+  if (!p.clamp_only) epi_rows__avx2(y, g.OW, res, g.OW, nrows, g.OW, p);
 }
 
 template <int K, int SH>

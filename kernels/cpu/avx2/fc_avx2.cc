@@ -85,6 +85,6 @@ void block(const float* w, const float* bias, const float* x, float* y, int64_t 
 
 }  // namespace
 
-const FcOps f32_fc_block__avx2 = {&block, &epi_row__avx2};
+const FcOps f32_fc_block__avx2 = {&block, &epi_rows__avx2};
 
 }  // namespace cnnrt

@@ -63,6 +63,6 @@ void ukernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, 
 
 }  // namespace
 
-const GemmUkernel f32_gemm_ukernel_8x32__avx512 = {MR, NR, &ukernel<2>, &epi_row__avx2, &ukernel<1>};
+const GemmUkernel f32_gemm_ukernel_8x32__avx512 = {MR, NR, &ukernel<2>, &epi_rows__avx2, &ukernel<1>};
 
 }  // namespace cnnrt

@@ -32,7 +32,7 @@ void pass(const float* const* rows, const float* w, float bias, float* y, const 
     }
     const float* rr = res ? res + r * g.OW : nullptr;
     if (!p.clamp_only) {
-      epi_row__portable(yr, rr, g.OW, p);
+      epi_rows__portable(yr, 0, rr, 0, 1, g.OW, p);
       continue;
     }
     for (int64_t ow = 0; ow < g.OW; ++ow) {

@@ -32,6 +32,6 @@ void block(const float* w, const float* bias, const float* x, float* y, int64_t 
 
 }  // namespace
 
-const FcOps f32_fc_block__portable = {&block, &epi_row__portable};
+const FcOps f32_fc_block__portable = {&block, &epi_rows__portable};
 
 }  // namespace cnnrt

@@ -34,6 +34,6 @@ void ukernel(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, 
 
 }  // namespace
 
-const GemmUkernel f32_gemm_ukernel_4x8__portable = {MR, NR, &ukernel, &epi_row__portable, nullptr};
+const GemmUkernel f32_gemm_ukernel_4x8__portable = {MR, NR, &ukernel, &epi_rows__portable, nullptr};
 
 }  // namespace cnnrt

@@ -31,7 +31,7 @@ void act_apply(const ActParams& p, const float* x, float* y, int64_t n, Isa isa)
     Epilogue e;
     e.act = p.act, e.alpha = a, e.beta = b;
     if (x != y && n > 0) std::memmove(y, x, n * sizeof(float));
-    return epi_row__avx2(y, nullptr, n, make_epi_params(e));
+    return epi_rows__avx2(y, 0, nullptr, 0, 1, n, make_epi_params(e));
   }
 #endif
   switch (p.act) {
