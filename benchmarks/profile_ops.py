@@ -38,6 +38,15 @@ def conv_class(w_shape, in_channels, group):
     return "1x1" if kh == kw == 1 else "conv"
 
 
+def input_shape(path):
+    """Batch 1 at the model's own declared size (EfficientNet-B7: 600 px), 224 px if dynamic."""
+    import onnx
+
+    dims = onnx.load(path, load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+    shape = [d.dim_value if d.dim_value > 0 else 0 for d in dims]
+    return (1, *[s or 224 for s in shape[1:]]) if len(shape) == 4 else (1, 3, 224, 224)
+
+
 def cnnrt_session(path, threads, x):
     """(run, per-step rows, step_times) for cnnrt's compiled plan of the model."""
     import cnnrt
@@ -120,7 +129,7 @@ def main(argv=None):
 
     for name in args.models.split(","):
         path = resolve_model(name)
-        x = np.random.default_rng().standard_normal((1, 3, 224, 224)).astype(np.float32)
+        x = np.random.default_rng().standard_normal(input_shape(path)).astype(np.float32)
         c_run, rows, c_times = cnnrt_session(path, args.threads, x)
         o_run, sess = ort_session(path, args.threads, x)
         for _ in range(WARMUP):
@@ -128,7 +137,7 @@ def main(argv=None):
         # Blocks alternate between the runtimes (noise hits both alike); medians per step.
         c_steps, c_wall, o_wall = [], [], []
         prev = np.array(c_times())
-        for _ in range(args.runs // BLOCK):
+        for _ in range(max(1, args.runs // BLOCK)):
             for _ in range(BLOCK):
                 t = time.perf_counter(); c_run(); c_wall.append(time.perf_counter() - t)
                 now = np.array(c_times())
