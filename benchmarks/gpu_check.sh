@@ -9,6 +9,8 @@
 # Time limits (seconds) can be overridden: TEST_TIMEOUT (150), BENCH_TIMEOUT (300, cut to what
 # is left of 8 minutes); BENCH_ARGS adds
 # gpu_bench.py flags (e.g. BENCH_ARGS="--models resnet152,googlenet").
+# `python` must be the interpreter that has torch and triton (on this workplace's GPU image:
+# PATH=/opt/torch/.venv/bin:$PATH; its /usr/bin/python3 has no torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 START=$SECONDS
