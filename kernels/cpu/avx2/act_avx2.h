@@ -1,6 +1,5 @@
-// AVX2+FMA activations on 8 lanes, shared by the AVX2 units so that the micro-kernels can apply
-// the whole epilogue while the accumulators are still in registers (a separate pass over the
-// stored tile cost a quarter of EfficientNet-B0's time in SiLU calls on 16-float rows).
+// AVX2+FMA activations and lane masks on 8 lanes, shared by the AVX2 units (the epilogue pass,
+// the depthwise kernel's clamps and tails).
 //
 // Included only by units compiled with -mavx2 -mfma; everything here has internal linkage, so
 // no baseline unit can ever link against these AVX2 bodies.

@@ -11,20 +11,13 @@
 
 #include <cstdint>
 
+#include "cpu/avx2/act_avx2.h"
 #include "cpu/dwconv.h"
 
 namespace cnnrt {
 namespace {
 
 constexpr int kLanes = 8;
-
-inline __m256i tail_mask(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-inline __m256 clamp8(__m256 v, float lo, float hi) {
-  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(lo)), _mm256_set1_ps(hi));
-}
 
 // ---- row preparation ------------------------------------------------------------------------
 // Masked stores are slow on AMD cores (and this runs once per input row): the tails are

@@ -4,14 +4,11 @@
 
 #include <cstdint>
 
+#include "cpu/avx2/act_avx2.h"
 #include "cpu/fc.h"
 
 namespace cnnrt {
 namespace {
-
-inline __m256i tail_mask(int64_t n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
