@@ -77,20 +77,27 @@ def _pool2d_nhwc_kernel(
 
 @triton.jit
 def _global_pool_nhwc_kernel(
-    x_ptr, y_ptr, HW, C, inv_hw,
+    x_ptr, y_ptr, HW, C, rows_per_split, scale,
     IS_MAX: tl.constexpr, BLOCK_HW: tl.constexpr, BLOCK_C: tl.constexpr,
 ):
+    """Program (n, channel block, s) reduces rows [s * rows_per_split, (s + 1) * rows_per_split)
+    of image n's (HW, C) pixels and stores the result (times `scale` for avg) at row
+    n * num_splits + s of y (C floats a row). One split: y is the (N, C) output; more: y is an
+    fp32 (N, splits, C) buffer of partials, reduced by a second launch of this kernel."""
     n = tl.program_id(0)
     offs_c = tl.program_id(1) * BLOCK_C + tl.arange(0, BLOCK_C)
+    split = tl.program_id(2)
     c_ok = offs_c < C
     base = x_ptr + n.to(tl.int64) * HW * C
+    r_lo = split * rows_per_split
+    r_hi = tl.minimum(r_lo + rows_per_split, HW)
     if IS_MAX:
         acc = tl.full((BLOCK_HW, BLOCK_C), float("-inf"), dtype=tl.float32)
     else:
         acc = tl.zeros((BLOCK_HW, BLOCK_C), dtype=tl.float32)
-    for r0 in range(0, HW, BLOCK_HW):
+    for r0 in range(r_lo, r_hi, BLOCK_HW):
         rows = r0 + tl.arange(0, BLOCK_HW)
-        ok = (rows < HW)[:, None] & c_ok[None, :]
+        ok = (rows < r_hi)[:, None] & c_ok[None, :]
         off = rows.to(tl.int64)[:, None] * C + offs_c[None, :]
         if IS_MAX:
             acc = tl.maximum(acc, tl.load(base + off, mask=ok, other=float("-inf")).to(tl.float32))
@@ -99,8 +106,9 @@ def _global_pool_nhwc_kernel(
     if IS_MAX:
         res = tl.max(acc, axis=0)
     else:
-        res = tl.sum(acc, axis=0) * inv_hw
-    tl.store(y_ptr + n.to(tl.int64) * C + offs_c, res.to(y_ptr.dtype.element_ty), mask=c_ok)
+        res = tl.sum(acc, axis=0) * scale
+    y_row = n.to(tl.int64) * tl.num_programs(2) + split
+    tl.store(y_ptr + y_row * C + offs_c, res.to(y_ptr.dtype.element_ty), mask=c_ok)
 
 
 def pool2d(x_nhwc, *, kind, kernel_size, stride, pads, dilation=(1, 1), count_include_pad=False,
@@ -185,7 +193,7 @@ def pool2d_launch_args(x_nhwc, *, kind, kernel_size, stride, pads, dilation, cou
 
 
 def global_pool(x_nhwc, *, kind="avg", out=None, block_hw=32, block_c=128, num_warps=4,
-                num_stages=3):
+                num_stages=3, splits=None):
     """Global average or max pool. Returns (N, C) contiguous (or `out` when given).
 
     x_nhwc       (N, H, W, C) input (made contiguous).
@@ -194,17 +202,27 @@ def global_pool(x_nhwc, *, kind="avg", out=None, block_hw=32, block_c=128, num_w
     block_hw/c   tile: pixel rows per step x channels (powers of two).
     num_warps, num_stages
                  Triton launch options (ignored by the interpreter).
+    splits       programs per (image, channel block) that share its rows; None picks enough to
+                 fill the GPU (EfficientNet-B7's squeezes: 16 images x 1 channel block of 90,000
+                 pixels were 16 programs). More than one adds a second launch over the partials.
     """
-    out, grid, args, meta = global_pool_launch_args(x_nhwc, kind=kind, out=out,
-                                                    block_hw=block_hw, block_c=block_c,
-                                                    num_warps=num_warps, num_stages=num_stages)
-    _global_pool_nhwc_kernel[grid](*args, **meta)
+    out, launches = global_pool_launch_args(x_nhwc, kind=kind, out=out, block_hw=block_hw,
+                                            block_c=block_c, num_warps=num_warps,
+                                            num_stages=num_stages, splits=splits)
+    for grid, args, meta in launches:
+        _global_pool_nhwc_kernel[grid](*args, **meta)
     return out
 
 
-def global_pool_launch_args(x_nhwc, *, kind, out, block_hw, block_c, num_warps, num_stages=3):
-    """Checks global_pool's arguments and returns (out, grid, args, meta) for
-    _global_pool_nhwc_kernel[grid](*args, **meta)."""
+# global_pool's automatic split: about this many programs, each with at least this many rows
+_TARGET_PROGRAMS = 512
+_MIN_SPLIT_ROWS = 256
+
+
+def global_pool_launch_args(x_nhwc, *, kind, out, block_hw, block_c, num_warps, num_stages=3,
+                            splits=None):
+    """Checks global_pool's arguments and returns (out, [(grid, args, meta), ...]): the launches
+    of _global_pool_nhwc_kernel, in order."""
     import torch
 
     if kind not in ("max", "avg"):
@@ -218,11 +236,21 @@ def global_pool_launch_args(x_nhwc, *, kind, out, block_hw, block_c, num_warps, 
     if tuple(out.shape) != (N, C) or not out.is_contiguous():
         raise ValueError(f"global_pool: out {tuple(out.shape)} must be a contiguous "
                          f"(N, C)=({N}, {C})")
-    grid = (N, triton.cdiv(C, block_c))
-    args = (x_nhwc, out, H * W, C, 1.0 / (H * W))
+    HW, cblocks = H * W, triton.cdiv(C, block_c)
+    if splits is None:
+        splits = min(triton.cdiv(HW, _MIN_SPLIT_ROWS),
+                     max(1, _TARGET_PROGRAMS // (N * cblocks)))
+    if splits < 1:
+        raise ValueError(f"global_pool: splits must be >= 1, got {splits}")
+    rows = triton.cdiv(HW, splits)
+    splits = triton.cdiv(HW, rows)  # no empty split
     meta = dict(IS_MAX=kind == "max", BLOCK_HW=block_hw, BLOCK_C=block_c, num_warps=num_warps,
                 num_stages=num_stages)
-    return out, grid, args, meta
+    if splits == 1:
+        return out, [((N, cblocks, 1), (x_nhwc, out, HW, C, HW, 1.0 / HW), meta)]
+    part = torch.empty((N, splits, C), dtype=torch.float32, device=x_nhwc.device)
+    return out, [((N, cblocks, splits), (x_nhwc, part, HW, C, rows, 1.0), meta),
+                 ((N, cblocks, 1), (part, out, splits, C, splits, 1.0 / HW), meta)]
 
 
 # Shipped tiles: pool2d (block_p, block_c, num_warps); global_pool (block_hw, block_c, num_warps).
@@ -244,7 +272,7 @@ _AOT_POOLS = {
 
 def aot_cases():
     """{case id: () -> (jit kernel, args, meta)}: each shipped tile on the launches above, fp16 and
-    fp32 (pool2d) and avg/max in fp16 (global pool, C=2560)."""
+    fp32 (pool2d) and avg/max in fp16 (global pool, C=2560, in one launch and split in two)."""
     import torch
 
     def pool_case(dtype, cfg, L):
@@ -259,18 +287,21 @@ def aot_cases():
             out_channel_offset=L.get("off", 0), block_p=bp, block_c=bc, num_warps=warps)
         return _pool2d_nhwc_kernel, args, meta
 
-    def global_case(kind, cfg):
+    def global_case(kind, cfg, splits, stage):
         bhw, bc, warps = cfg
         x = torch.empty(2, 19, 19, 2560, dtype=torch.float16)
-        _, _, args, meta = global_pool_launch_args(x, kind=kind, out=None, block_hw=bhw,
-                                                   block_c=bc, num_warps=warps)
+        _, launches = global_pool_launch_args(x, kind=kind, out=None, block_hw=bhw,
+                                              block_c=bc, num_warps=warps, splits=splits)
+        _, args, meta = launches[stage]
         return _global_pool_nhwc_kernel, args, meta
 
     cases = {f"{dtype}-{'x'.join(map(str, cfg))}-{name}":
              (lambda d=dtype, c=cfg, L=L: pool_case(d, c, L))
              for dtype in ("float16", "float32") for cfg in CONFIGS["pool2d"]
              for name, L in _AOT_POOLS.items()}
-    cases.update({f"float16-{'x'.join(map(str, cfg))}-global_{kind}_c2560":
-                  (lambda k=kind, c=cfg: global_case(k, c))
-                  for kind in ("avg", "max") for cfg in CONFIGS["global_pool"]})
+    # one launch, and the two launches of a split: fp16 pixels -> fp32 partials -> fp16 result
+    for name, splits, stage in (("", 1, 0), ("_split_partials", 4, 0), ("_split_finish", 4, 1)):
+        cases.update({f"float16-{'x'.join(map(str, cfg))}-global_{kind}_c2560{name}":
+                      (lambda k=kind, c=cfg, s=splits, i=stage: global_case(k, c, s, i))
+                      for kind in ("avg", "max") for cfg in CONFIGS["global_pool"]})
     return cases

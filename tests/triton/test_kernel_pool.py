@@ -131,13 +131,29 @@ def test_into_channel_slice(kind):
 
 
 @pytest.mark.parametrize("kind", ["avg", "max"])
-def test_global_pool(kind):
+@pytest.mark.parametrize("splits", [1, 3])
+def test_global_pool(kind, splits):
+    """splits=3: rows 12+12+11 reduced by three programs into fp32 partials, then a second
+    launch over those."""
     g = torch.Generator().manual_seed(torch.seed() % 2**31)
     x = torch.randn(2, 5, 7, 37, generator=g)  # H*W = 35: two row steps of 32, ragged tail
     ref = x.double().mean((1, 2)) if kind == "avg" else x.double().amax((1, 2))
-    got = pool.global_pool(x.to(DEV), kind=kind, block_hw=32, block_c=64).cpu()
+    got = pool.global_pool(x.to(DEV), kind=kind, block_hw=8 if splits > 1 else 32, block_c=64,
+                           splits=splits).cpu()
     assert got.shape == (2, 37) and got.is_contiguous()
     assert _rel_err(got, ref) < RTOL
+
+
+def test_global_pool_splits_a_large_map_by_itself():
+    """A 48x48 map (2,304 pixels) with one channel block splits into 9 programs of 256 rows;
+    the half-precision input still accumulates in fp32 across the partials."""
+    x = torch.randn(1, 48, 48, 20).to(torch.float16)
+    _, launches = pool.global_pool_launch_args(x, kind="avg", out=None, block_hw=32,
+                                               block_c=32, num_warps=4, splits=None)
+    assert [grid for grid, _, _ in launches] == [(1, 1, 9), (1, 1, 1)]
+    got = pool.global_pool(x.to(DEV), kind="avg", block_hw=32, block_c=32).cpu()
+    assert got.dtype == torch.float16
+    assert _rel_err(got, x.double().mean((1, 2))) < 2e-3
 
 
 def test_global_max_all_negative():
@@ -159,6 +175,8 @@ def test_rejects_bad_args():
                     out_hw=(3, 2))
     with pytest.raises(ValueError, match="global_pool: out"):
         pool.global_pool(x, out=torch.empty(1, 4, device=DEV))
+    with pytest.raises(ValueError, match="global_pool: splits"):
+        pool.global_pool(x, splits=0)
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
