@@ -27,6 +27,7 @@ constexpr int64_t kBBlockFloats = 32768;   // B block budget (128 KiB, L2)
 constexpr int64_t kABlockFloats = 65536;   // A block budget per task (256 KiB, L2)
 constexpr int64_t kFewPanels = 4;          // up to this many B panels: loop M panels outside
 constexpr int64_t kSmallK = 48;            // K blocks up to this long: loop M panels outside
+constexpr int64_t kTaskTiles = 2;          // a task's fixed cost (start, first touches), in tiles
 
 class ConvGemm final : public ConvKernel {
  public:
@@ -99,19 +100,43 @@ class ConvGemm final : public ConvKernel {
     return size_t(round_up(kcmax_ * nc_cache_ * int64_t(sizeof(float)), 64));
   }
 
-  // Enough tasks for the threads (4 per thread), splitting N first (each task packs only its
-  // own B columns) and M second (M blocks of one N block each pack the same B).
+  // At least 4 tasks per thread where the layer has them (a thread that starts late, or is
+  // preempted on a shared machine, leaves its tasks to the others), and among those the split
+  // with the shortest estimated critical path: the busiest thread's tiles (a task count that
+  // is not a multiple of the threads leaves one thread a whole task more: ResNet-50's 14x14
+  // 1x1s had 9 tasks on 2 threads, 5 against 4) plus a per-task cost (start, and each M block
+  // of one N block packing the same B again). Candidates start from the cache-sized blocks
+  // and shrink them, N first (down to 4 panels), then M.
   Split split(int threads) const {
-    const int64_t want = threads <= 1 ? 1 : 4 * int64_t(threads);
     const int64_t outer = d_.N * d_.G;
-    int64_t nb = ceil_div(p_, nc_cache_);
-    while (outer * nb < want && ceil_div(p_, nb + 1) >= 4 * nr_) ++nb;
-    const int64_t nc = round_up(ceil_div(p_, nb), nr_);
-    nb = ceil_div(p_, nc);
-    int64_t mb = ceil_div(mpanels_, std::max<int64_t>(1, kABlockFloats / (mr_ * kcmax_)));
-    while (outer * nb * mb < want && mb < mpanels_) ++mb;
-    const int64_t mcp = ceil_div(mpanels_, mb);
-    return {nc, nb, mcp, ceil_div(mpanels_, mcp)};
+    const int64_t nb0 = ceil_div(p_, nc_cache_);
+    const int64_t mb0 = ceil_div(mpanels_, std::max<int64_t>(1, kABlockFloats / (mr_ * kcmax_)));
+    auto make = [&](int64_t nb, int64_t mb) {
+      const int64_t nc = round_up(ceil_div(p_, nb), nr_), mcp = ceil_div(mpanels_, mb);
+      return Split{nc, ceil_div(p_, nc), mcp, ceil_div(mpanels_, mcp)};
+    };
+    if (threads <= 1) return make(nb0, mb0);
+    const int64_t want = 4 * int64_t(threads);
+    // (too few tasks, then: fewer tasks the worse; enough: the estimated critical path)
+    auto score = [&](const Split& s) {
+      const int64_t tasks = outer * s.nb * s.mb;
+      if (tasks < want) return std::make_pair(1, double(-tasks));
+      const int64_t npanels = ceil_div(s.nc, nr_);
+      const int64_t pack = direct_ ? 0 : npanels / 2;  // packing B: ~half a tile per panel
+      return std::make_pair(0, double(ceil_div(tasks, threads)) *
+                                   double(s.mcp * npanels + pack + kTaskTiles));
+    };
+    Split best = make(nb0, mb0);
+    auto best_score = score(best);
+    for (int64_t nb = nb0; nb <= nb0 + want; ++nb) {
+      if (nb > nb0 && ceil_div(p_, nb) < 4 * nr_) break;
+      for (int64_t mb = mb0; mb <= std::min(mpanels_, mb0 + 2 * want); ++mb) {
+        const Split s = make(nb, mb);
+        const auto sc = score(s);
+        if (sc < best_score) best = s, best_score = sc;
+      }
+    }
+    return best;
   }
 
   // A: per group, per K block [k0, k0+kc), per panel: kc x MR, k-major, zero rows past Mg.
