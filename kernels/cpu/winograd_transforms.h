@@ -13,7 +13,8 @@ constexpr int kWinoT = 6, kWinoOut = 4;
 
 // out[a*s + j] = sum_k B^T[a][k] in[k*s + j], j < L.
 template <int L>
-inline void wino_bt(const float* in, int64_t s, float* out, int64_t so) {
+inline void wino_bt(const float* __restrict__ in, int64_t s, float* __restrict__ out, int64_t so) {
+#pragma GCC ivdep  // in and out never overlap; without it GCC keeps strided outputs scalar
   for (int j = 0; j < L; ++j) {
     const float d0 = in[0 * s + j], d1 = in[1 * s + j], d2 = in[2 * s + j], d3 = in[3 * s + j],
                 d4 = in[4 * s + j], d5 = in[5 * s + j];
@@ -28,7 +29,8 @@ inline void wino_bt(const float* in, int64_t s, float* out, int64_t so) {
 
 // out[a*so + j] = sum_k A^T[a][k] in[k*s + j], 4 rows.
 template <int L>
-inline void wino_at(const float* in, int64_t s, float* out, int64_t so) {
+inline void wino_at(const float* __restrict__ in, int64_t s, float* __restrict__ out, int64_t so) {
+#pragma GCC ivdep
   for (int j = 0; j < L; ++j) {
     const float s0 = in[0 * s + j], s1 = in[1 * s + j], s2 = in[2 * s + j], s3 = in[3 * s + j],
                 s4 = in[4 * s + j], s5 = in[5 * s + j];
@@ -54,15 +56,26 @@ void wino_input(const WinoTiles& g, int64_t t0, int64_t nt, float* v, int64_t xi
         for (int j = 0; j < L; ++j) d[(a * kWinoT + b) * L + j] = row[kWinoOut * j + b];
     }
   } else {
+    // tile by tile (a panel spans tile rows whenever a row has fewer than L tiles: every map
+    // of ResNet's 3x3 convs); a tile inside the input is a plain 6x6 copy, only border tiles
+    // check each element
     for (int j = 0; j < L; ++j) {
       const int64_t t = t0 + j, ty = g.tr0 + t / g.tw, tx = t % g.tw;
       const int64_t y0 = ty * kWinoOut - g.pt, x0 = tx * kWinoOut - g.pl;
-      for (int a = 0; a < kWinoT; ++a)
+      if (t < nt && y0 >= 0 && x0 >= 0 && y0 + kWinoT <= g.h && x0 + kWinoT <= g.w) {
+        const float* src = g.x + y0 * g.w + x0;
+        for (int a = 0; a < kWinoT; ++a)
+          for (int b = 0; b < kWinoT; ++b) d[(a * kWinoT + b) * L + j] = src[a * g.w + b];
+        continue;
+      }
+      for (int a = 0; a < kWinoT; ++a) {
+        const int64_t iy = y0 + a;
+        const bool row_in = t < nt && iy >= 0 && iy < g.h;
         for (int b = 0; b < kWinoT; ++b) {
-          const int64_t iy = y0 + a, ix = x0 + b;
-          const bool in = t < nt && iy >= 0 && iy < g.h && ix >= 0 && ix < g.w;
-          d[(a * kWinoT + b) * L + j] = in ? g.x[iy * g.w + ix] : 0.f;
+          const int64_t ix = x0 + b;
+          d[(a * kWinoT + b) * L + j] = row_in && ix >= 0 && ix < g.w ? g.x[iy * g.w + ix] : 0.f;
         }
+      }
     }
   }
   alignas(64) float t[kWinoT * kWinoT * L];
@@ -92,6 +105,12 @@ void wino_output(const float* m, int64_t xi_stride, const WinoTiles& g, int64_t 
   }
   for (int j = 0; j < L && t0 + j < nt; ++j) {
     const int64_t tt = t0 + j, y0 = (g.tr0 + tt / g.tw) * kWinoOut, x0 = tt % g.tw * kWinoOut;
+    if (y0 + kWinoOut <= oh && x0 + kWinoOut <= ow) {  // a whole 4x4 tile: no clipping
+      for (int a = 0; a < kWinoOut; ++a)
+        for (int q = 0; q < kWinoOut; ++q)
+          ym[(y0 + a) * ow + x0 + q] = o[(a * kWinoOut + q) * L + j] + bias;
+      continue;
+    }
     for (int a = 0; a < kWinoOut && y0 + a < oh; ++a)
       for (int q = 0; q < kWinoOut && x0 + q < ow; ++q)
         ym[(y0 + a) * ow + x0 + q] = o[(a * kWinoOut + q) * L + j] + bias;
