@@ -137,9 +137,18 @@ PYBIND11_MODULE(_engine, m) {
              py::array raw = py::array::ensure(obj);
              if (!raw || std::string("fiub").find(raw.dtype().kind()) == std::string::npos)
                throw std::invalid_argument("add_constant: vid " + std::to_string(vid) + " needs a numeric array");
-             FloatArray a = FloatArray::ensure(raw);
-             p.add_constant(vid, Shape(a.shape(), a.shape() + a.ndim()), a.data());
-           }, py::arg("vid"), py::arg("array"))
+             FloatArray a = FloatArray::ensure(raw);  // a float32 C-contiguous array: no copy
+             // The plan shares the array (holding a reference) instead of copying it: cnnrt's
+             // own arrays, which nothing writes once imported.
+             PyObject* ref = a.inc_ref().ptr();
+             std::shared_ptr<const void> owner(ref, [](const void* o) {
+               if (!Py_IsInitialized()) return;  // interpreter gone: nothing left to free
+               py::gil_scoped_acquire gil;
+               Py_DECREF(static_cast<PyObject*>(const_cast<void*>(o)));
+             });
+             p.add_constant(vid, Shape(a.shape(), a.shape() + a.ndim()), a.data(), std::move(owner));
+           }, py::arg("vid"), py::arg("array"),
+           "Shares the array (no copy) until the plan no longer needs it; do not write to it.")
       .def("add_step", [](Plan& p, const std::string& op, const std::vector<int>& inputs,
                           const std::vector<int>& outputs, const py::dict& attrs, const std::string& name) {
              Attrs a;

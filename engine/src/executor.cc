@@ -48,7 +48,7 @@ void Plan::run(const std::vector<const float*>& in, const std::vector<float*>& o
     const char* b = nullptr;
     if (w.kind == Where::Arena) b = base;
     else if (w.kind == Where::Input) b = reinterpret_cast<const char*>(in[w.index]);
-    else if (w.kind == Where::Const) b = reinterpret_cast<const char*>(values_[w.index].data.data());
+    else if (w.kind == Where::Const) b = reinterpret_cast<const char*>(values_[w.index].data);
     // Inputs and constants are only ever read: steps never write to values rooted there.
     if (b) ptr[v] = reinterpret_cast<float*>(const_cast<char*>(b) + w.bytes);
   }

@@ -1,5 +1,6 @@
 // The gemm step: a fully connected layer Y = post_act(act(X W^T + B) + R) with W constant,
-// handed to the kernel library, which packs W at compile time.
+// handed to the kernel library, which packs W at compile time (or, for the fully connected
+// kernel, shares the plan's buffer).
 #include <stdexcept>
 
 #include "cnnrt/step.h"
@@ -31,6 +32,7 @@ std::unique_ptr<StepKernel> make_gemm_step(const StepSpec& s) {
   expect(s.in_const[1] != nullptr, "W must be a constant");
   GemmDesc g{};
   g.N = x[0], g.K = x[1], g.M = w[0];
+  g.weights_owner = s.in_const_owner.size() > 1 ? s.in_const_owner[1] : nullptr;
   expect(y == Shape{g.N, g.M}, "Y must be " + shape_str({g.N, g.M}) + ", got " + shape_str(y));
   const float* bias = nullptr;
   if (s.in_shapes.size() > 2 && s.in_present[2]) {

@@ -60,9 +60,17 @@ void Plan::add_value(int vid, const Shape& shape) {
 }
 
 void Plan::add_constant(int vid, const Shape& shape, const float* data) {
+  auto copy = std::make_shared<std::vector<float>>(data, data + numel(shape));
+  const float* p = copy->data();
+  add_constant(vid, shape, p, std::move(copy));
+}
+
+void Plan::add_constant(int vid, const Shape& shape, const float* data,
+                        std::shared_ptr<const void> owner) {
   add_value(vid, shape);
   values_[vid].is_const = true;
-  values_[vid].data.assign(data, data + numel(shape));
+  values_[vid].data = data;
+  values_[vid].owner = std::move(owner);
 }
 
 void Plan::add_step(const std::string& op, const std::vector<int>& inputs,
@@ -157,7 +165,7 @@ void Plan::compile(int num_threads, const std::string& isa) {
   for (size_t s = 0; s < steps_.size(); ++s) {
     const Step& st = steps_[s];
     for (int v : st.inputs)
-      if (v >= 0 && values_[v].is_const && values_[v].data.empty() && numel(values_[v].shape) > 0)
+      if (v >= 0 && values_[v].is_const && !values_[v].owner && numel(values_[v].shape) > 0)
         throw step_error(st, "its constant input " + std::to_string(v) +
                                  " was released by an earlier compile that failed; rebuild the plan");
     StepSpec spec;
@@ -170,7 +178,8 @@ void Plan::compile(int num_threads, const std::string& isa) {
     for (int v : st.inputs) {
       spec.in_present.push_back(v >= 0);
       spec.in_shapes.push_back(v >= 0 ? values_[v].shape : Shape{});
-      spec.in_const.push_back(v >= 0 && values_[v].is_const ? values_[v].data.data() : nullptr);
+      spec.in_const.push_back(v >= 0 && values_[v].is_const ? values_[v].data : nullptr);
+      spec.in_const_owner.push_back(v >= 0 && values_[v].is_const ? values_[v].owner : nullptr);
     }
     for (int v : st.outputs) {
       const Shape& root = values_[mp.root[v]].shape;
@@ -188,7 +197,8 @@ void Plan::compile(int num_threads, const std::string& isa) {
     if (k) scratch_bytes_ = std::max(scratch_bytes_, k->scratch_bytes(num_threads_));
     kernels_.push_back(std::move(k));
     for (int v : st.inputs)  // packed by now, and by every earlier kernel that needs it
-      if (v >= 0 && release_after[v] == static_cast<int>(s)) std::vector<float>().swap(values_[v].data);
+      if (v >= 0 && release_after[v] == static_cast<int>(s))
+        values_[v].data = nullptr, values_[v].owner.reset();
   }
 
   where_.assign(values_.size(), Where{});

@@ -1,4 +1,5 @@
-// Fully connected driver (see fc.h): weights copied row-major at creation, M split into
+// Fully connected driver (see fc.h): weights row-major as given (shared with the caller when it
+// says they stay valid, GemmDesc::weights_owner, else copied at creation), M split into
 // 16-row blocks over the threads (each block's rows are re-read from L1/L2 for every image),
 // the epilogue applied to each block's outputs right after they are computed.
 #include <algorithm>
@@ -14,8 +15,11 @@ constexpr int64_t kRowsPerTask = 16;
 class Fc final : public GemmKernel {
  public:
   Fc(const GemmDesc& d, const float* w, const float* b, const FcOps& ops, const char* name)
-      : d_(d), ops_(ops), name_(name), epi_(make_epi_params(d.epi)), w_(w, w + d.M * d.K),
-        b_(size_t(d.M), 0.f) {
+      : d_(d), ops_(ops), name_(name), epi_(make_epi_params(d.epi)), w_(w), b_(size_t(d.M), 0.f) {
+    if (!d.weights_owner) {
+      copy_.assign(w, w + d.M * d.K);
+      w_ = copy_.data();
+    }
     if (b) std::copy(b, b + d.M, b_.begin());
   }
 
@@ -30,7 +34,7 @@ class Fc final : public GemmKernel {
     const int64_t tasks = (d.M + kRowsPerTask - 1) / kRowsPerTask;
     par.for_each(tasks, [&](int64_t t, int) {
       const int64_t m0 = t * kRowsPerTask, m1 = std::min(d.M, m0 + kRowsPerTask);
-      ops_.block(w_.data(), b_.data(), x, y, d.N, d.K, d.M, m0, m1);
+      ops_.block(w_, b_.data(), x, y, d.N, d.K, d.M, m0, m1);
       if (epi)
         for (int64_t n = 0; n < d.N; ++n)
           ops_.epi(y + n * d.M + m0, 0, res ? res + n * d.M + m0 : nullptr, 0, 1, m1 - m0, epi_);
@@ -42,7 +46,8 @@ class Fc final : public GemmKernel {
   FcOps ops_;
   const char* name_;
   EpiParams epi_;
-  std::vector<float> w_, b_;
+  const float* w_;            // d_.weights_owner's or copy_'s
+  std::vector<float> copy_, b_;
 };
 
 }  // namespace

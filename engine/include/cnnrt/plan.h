@@ -21,7 +21,10 @@ struct Value {
   bool defined = false;
   bool is_const = false;
   Shape shape;
-  std::vector<float> data;  // constants only
+  // Constants only: numel(shape) floats at data, kept alive by owner (the plan's own copy, or
+  // the caller's buffer). Kernels that keep the weights as given share owner instead of copying.
+  const float* data = nullptr;
+  std::shared_ptr<const void> owner;
 };
 
 struct Step {
@@ -36,7 +39,11 @@ class Plan {
   ~Plan();
 
   void add_value(int vid, const Shape& shape);
-  void add_constant(int vid, const Shape& shape, const float* data);
+  void add_constant(int vid, const Shape& shape, const float* data);  // copies data
+  // No copy: data stays valid while owner (or a copy of it) lives; the plan drops its share
+  // once every kernel has packed the constant.
+  void add_constant(int vid, const Shape& shape, const float* data,
+                    std::shared_ptr<const void> owner);
   void add_step(const std::string& op, const std::vector<int>& inputs,
                 const std::vector<int>& outputs, const Attrs& attrs, const std::string& name);
   void set_io(const std::vector<int>& inputs, const std::vector<int>& outputs);

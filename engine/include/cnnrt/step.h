@@ -25,6 +25,7 @@ struct StepSpec {
   std::vector<Shape> in_shapes;            // {} for an absent (-1) input
   std::vector<bool> in_present;
   std::vector<const float*> in_const;      // constant data, nullptr for runtime values
+  std::vector<std::shared_ptr<const void>> in_const_owner;  // keeps in_const[i] alive
   std::vector<bool> in_view;               // concat: the input already lives in its slice of Y
   std::vector<Shape> out_shapes;
   std::vector<int64_t> out_batch_stride;   // elements between images of each output

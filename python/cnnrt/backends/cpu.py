@@ -169,9 +169,9 @@ class CpuBackend(Backend):
             plan.add_step(op, ins, [vid(v) for v in n.outputs], attrs, n.name)
         engine_outs = [v for v in graph.outputs if not v.is_const and v not in graph.inputs]
         plan.set_io([vids[id(v)] for v in graph.inputs], [vid(v) for v in engine_outs])
-        for v in graph.values():  # the engine holds its own copy of every weight now: drop
-            if v.is_const and not graph.is_output(v):  # ours (BN-folded ones die here) before
-                v.const = None                          # it packs, so both are never alive
+        for v in graph.values():  # the engine shares every weight array now: drop this graph's
+            if v.is_const and not graph.is_output(v):  # references, so that an array only it
+                v.const = None                          # held (BN-folded) dies once packed
         try:
             plan.compile(int(options.num_threads), options.isa)
         except ValueError as e:
