@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .backends.registry import backend_names, get_backend, register_backend
 from .errors import (BackendError, CnnrtError, ImageError, InputError, ModelLoadError,
                      ModelNotFoundError, ShapeError, UnsupportedOpError)
@@ -70,10 +72,40 @@ def load(model, backend: str | None = None, *, device: str | None = None,
         raise BackendError(f"backend {backend!r} does not run on device {device!r}")
     graph = import_onnx(model)
     m = Model(graph, backend, optimize=optimize, num_threads=num_threads, isa=isa,
-              preprocess=preprocess, labels=labels, precision=precision, options=options)
+              preprocess=preprocess, labels=labels, precision=precision, options=options,
+              reload=_reloader(model))
     if all(v.shape is not None for v in graph.inputs):
         m.compiled()  # fold, optimize and compile now (batch 1), so a broken model fails at load
     return m
+
+
+def _reloader(model):
+    """() -> the model imported again, for a Model that released its weights; None where that
+    cannot be done safely: a ModelProto or bytearray (the caller may change it)."""
+    from .errors import ModelLoadError
+    from .frontend.onnx import import_onnx
+
+    if isinstance(model, bytes):
+        return lambda: import_onnx(model)
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    path = os.fspath(model)
+    stamp = _file_stamp(path)
+
+    def reload():
+        if _file_stamp(path) != stamp:
+            raise ModelLoadError(f"{path}: the file changed since it was loaded; load it again "
+                                 "(cnnrt re-reads it for new input shapes)")
+        return import_onnx(path)
+    return reload
+
+
+def _file_stamp(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 __all__ = ["load", "Model", "backends", "register_backend", "get_backend", "CnnrtError",

@@ -25,8 +25,15 @@ from .preprocess import Preprocess
 class Model:
     def __init__(self, graph: Graph, backend: str = "cpu", *, optimize: bool = True,
                  num_threads: int = 0, isa: str = "auto", preprocess: dict | Preprocess | None = None,
-                 labels=None, precision: str | None = None, options: dict | None = None):
+                 labels=None, precision: str | None = None, options: dict | None = None,
+                 reload=None):
         self.graph = graph
+        # reload() -> the same graph, weights included, imported again (None: never release
+        # them). With a backend that keeps its own copy of every weight, the graph's weights
+        # are released at the first compile, so the model does not hold them twice (peak and
+        # resident memory); a later compile for new shapes, or summary(), reloads them.
+        self._reload = reload
+        self._released = False
         self.backend = get_backend(backend)
         if not self.backend.available():
             raise BackendError(f"{graph.source}: backend {backend!r} is not available on this "
@@ -65,10 +72,18 @@ class Model:
         with self._lock:
             exe = self._compiled.get(key)
             if exe is None:
-                g = prepare(self.graph, shapes, optimize=self.optimize)
+                g = prepare(self._graph_with_weights(), shapes, optimize=self.optimize)
+                if self._reload is not None and getattr(self.backend, "owns_weights", False):
+                    # before compile: what only this graph held (BN's raw weights) goes now,
+                    # the rest as the backend packs it
+                    self.graph.release_weights(min_bytes=1 << 16)
+                    self._released = True
                 exe = self.backend.compile(g, self.options)
                 self._compiled[key] = exe
         return exe
+
+    def _graph_with_weights(self) -> Graph:
+        return self._reload() if self._released else self.graph
 
     # --- run -----------------------------------------------------------------------------
     def run(self, feeds) -> dict[str, np.ndarray]:
@@ -148,8 +163,9 @@ class Model:
         """Per-layer params/MACs/FLOPs/shape for the graph as given, and the optimized totals."""
         shapes = {v.name: tuple(batch if not isinstance(d, int) else d for d in v.shape)
                   for v in self.graph.inputs if v.shape is not None}
-        given = prepare(self.graph, shapes, optimize=False)
-        optimized = prepare(self.graph, shapes, optimize=True)
+        full = self._graph_with_weights()
+        given = prepare(full, shapes, optimize=False)
+        optimized = prepare(full, shapes, optimize=True)
         return Summary(self, given, optimized, self.compiled(shapes))
 
 

@@ -36,6 +36,9 @@ class Backend:
 
     name: str = ""
     devices: tuple[str, ...] = ("cpu",)
+    # True: compile() copies (packs) every weight it needs, so the graph's arrays may be let
+    # go afterwards (Model releases them); False: the executable reads the graph's arrays.
+    owns_weights: bool = False
 
     def available(self) -> bool:
         """Whether this backend can run on this machine at all (libraries, hardware)."""

@@ -118,6 +118,7 @@ class CpuExecutable(Executable):
 class CpuBackend(Backend):
     name = "cpu"
     devices = ("cpu",)
+    owns_weights = True  # the engine shares each array until packed (fc: for good)
 
     def available(self) -> bool:
         try:

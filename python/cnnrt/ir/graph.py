@@ -16,6 +16,21 @@ from typing import Any
 import numpy as np
 
 
+class ReleasedConst:
+    """Stands in for a weight array that a Model let go once its backend held its own copy
+    (Model.release_weights): shape, dtype and size stay, for accounting and shape inference;
+    reading the data raises instead of giving a wrong answer."""
+
+    def __init__(self, arr: np.ndarray, source: str):
+        self.shape, self.dtype, self.ndim = arr.shape, arr.dtype, arr.ndim
+        self.size, self.nbytes = arr.size, arr.nbytes
+        self._source = source
+
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError(f"{self._source}: this weight was released after compiling (the "
+                           "backend keeps its own copy); Model re-imports the model to read it")
+
+
 @dataclass(eq=False)
 class Value:
     name: str
@@ -77,6 +92,16 @@ class Graph:
                 if v is not None:
                     out.setdefault(id(v), []).append(n)
         return out
+
+    def release_weights(self, min_bytes: int) -> int:
+        """Replaces float constants of at least min_bytes by ReleasedConst stand-ins (the
+        small ones, shapes and scalars, stay); returns the bytes let go."""
+        freed = 0
+        for v in self.values():
+            c = v.const
+            if isinstance(c, np.ndarray) and c.dtype.kind == "f" and c.nbytes >= min_bytes:
+                v.const, freed = ReleasedConst(c, self.source), freed + c.nbytes
+        return freed
 
     def values(self) -> list[Value]:
         """Every value, each once: graph inputs, then node inputs and outputs in order."""
