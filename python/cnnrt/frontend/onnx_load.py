@@ -1,10 +1,11 @@
 """Reads an ONNX file into a ModelProto, with errors that name the file and the cause.
 
 Stages: resolve the path (ModelNotFoundError), parse the protobuf without its external data
-(ModelLoadError on garbage or truncation), check that it is a model at all (protobuf happily
-parses some random bytes as an empty message), then map the external-data tensors: each one
-becomes a read-only numpy memmap of its file, so a 2 GB+ model is paged in lazily instead of
-copied into protobuf strings.
+and without its large inline weights, which are read straight into arrays
+(onnx_inline_weights; ModelLoadError on garbage or truncation), check that it is a model at all
+(protobuf happily parses some random bytes as an empty message), then map the external-data
+tensors: each one becomes a read-only numpy memmap of its file, so a 2 GB+ model is paged in
+lazily instead of copied into protobuf strings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 from onnx.helper import tensor_dtype_to_np_dtype
 
 from ..errors import ModelLoadError, ModelNotFoundError
+from .onnx_inline_weights import load_without_inline_weights
 
 
 def load_model_proto(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
@@ -27,12 +29,17 @@ def load_model_proto(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str
         raise ModelNotFoundError(f"{path}: no such model file")
     if os.path.isdir(path):
         raise ModelLoadError(f"{path}: is a directory, not an ONNX model file")
-    try:
-        model = onnx.load(path, load_external_data=False)
-    except Exception as e:  # DecodeError, UnicodeDecodeError, ... all mean "not an ONNX file"
-        raise ModelLoadError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from e
+    try:  # large inline weights read straight into arrays: the file is not held twice
+        model, inline = load_without_inline_weights(path)
+    except Exception:  # noqa: BLE001 - not the layout it handles: parse it the usual way
+        model, inline = None, {}
+    if model is None:
+        try:
+            model = onnx.load(path, load_external_data=False)
+        except Exception as e:  # DecodeError, UnicodeDecodeError, ... all mean "not an ONNX file"
+            raise ModelLoadError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from e
     check_model_proto(model, path)
-    return model, map_external_data(model, os.path.dirname(os.path.abspath(path)), path)
+    return model, {**inline, **map_external_data(model, os.path.dirname(os.path.abspath(path)), path)}
 
 
 def check_model_proto(model: onnx.ModelProto, source: str) -> None:
