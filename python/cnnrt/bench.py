@@ -58,9 +58,10 @@ def _measured(name: str, load: Callable[[], Callable[[], list]], detail: str = "
     return Runner(name, run, load_s, None, detail)
 
 
-def _child_peak(name, path, batch, threads, precision, out):
-    """In a fresh process: load with runtime `name`, run 3 times, report VmHWM (MB)."""
-    feed = _feed(path, batch)
+def _child_peak(name, path, feed, threads, precision, out):
+    """In a fresh process: load with runtime `name`, run 3 times, report VmHWM (MB). The feed
+    comes from the parent: building it here would parse the whole model once more and count
+    that parse (2x the file) against the runtime."""
     try:
         {"cnnrt": _cnnrt, **PEERS}[name](path, feed, threads, precision)
         hwm = _status_kb("VmHWM")
@@ -69,11 +70,11 @@ def _child_peak(name, path, batch, threads, precision, out):
         out.put(f"{type(e).__name__}: {e}")
 
 
-def _peak_rss_mb(name, path, batch, threads, precision) -> float | None:
+def _peak_rss_mb(name, path, feed, threads, precision) -> float | None:
     import multiprocessing as mp
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
-    p = ctx.Process(target=_child_peak, args=(name, path, batch, threads, precision, q))
+    p = ctx.Process(target=_child_peak, args=(name, path, feed, threads, precision, q))
     p.start()
     try:
         res = q.get(timeout=1800)
@@ -170,7 +171,7 @@ def bench(path: str, batch: int = 1, threads: int = 0, precision: str = "fp32",
     runners = [_cnnrt(path, feed, threads, precision)]
     runners += [PEERS[p](path, feed, threads, precision) for p in vs]
     for r in runners:
-        r.peak_rss_mb = _peak_rss_mb(r.name, path, batch, threads, precision)
+        r.peak_rss_mb = _peak_rss_mb(r.name, path, feed, threads, precision)
     ours = [np.asarray(o) for o in runners[0].run()]
     errors = {}
     for r in runners[1:]:
