@@ -27,7 +27,8 @@ constexpr int64_t kBBlockFloats = 32768;   // B block budget (128 KiB, L2)
 constexpr int64_t kABlockFloats = 65536;   // A block budget per task (256 KiB, L2)
 constexpr int64_t kFewPanels = 4;          // up to this many B panels: loop M panels outside
 constexpr int64_t kSmallK = 48;            // K blocks up to this long: loop M panels outside
-constexpr int64_t kTaskTiles = 2;          // a task's fixed cost (start, first touches), in tiles
+constexpr int64_t kTaskTiles = 2;
+constexpr int64_t kPackRowsPanels = 12;    // M panels a task needs to pack unaligned 1x1 rows          // a task's fixed cost (start, first touches), in tiles
 
 class ConvGemm final : public ConvKernel {
  public:
@@ -43,6 +44,7 @@ class ConvGemm final : public ConvKernel {
     mpad_ = mpanels_ * mr_;
     direct_ = d.KH == 1 && d.KW == 1 && d.SH == 1 && d.SW == 1 && d.PT == 0 && d.PL == 0 &&
               d.PB == 0 && d.PR == 0;
+    pack_rows_ = direct_ && p_ % nr_ != 0;
     const int64_t nkb = ceil_div(kg_, kKcMax);
     kcmax_ = ceil_div(kg_, nkb);  // balanced K blocks
     for (int64_t k = 0; k < kg_; k += kcmax_) kstart_.push_back(k);
@@ -171,6 +173,11 @@ class ConvGemm final : public ConvKernel {
     const float* rg = res ? res + (n * d.M + g * mg_) * p_ : nullptr;
     const int64_t npanels = ceil_div(ncols, nr_);
     const size_t nkb = kstart_.size() - 1;
+    // 1x1 rows that are not NR-aligned: every 16-float row of an in-place panel spans two
+    // cache lines (and, P floats apart, as many pages); packing the panel pays once enough M
+    // panels reuse it (EfficientNet-B7's 1x1s at 75/38/19 px, ResNet's at 7 px: 0.8-0.95x
+    // the time; 11 panels at 14 px: 1.07x, so not there).
+    const bool pack_rows = pack_rows_ && mp1 - mp0 >= kPackRowsPanels;
     for (size_t kb = 0; kb < nkb; ++kb) {
       const int64_t k0 = kstart_[kb], kc = kstart_[kb + 1] - k0;
       const bool first = kb == 0, last = kb + 1 == nkb;
@@ -180,6 +187,8 @@ class ConvGemm final : public ConvKernel {
         ;  // packed once by run() for every M block
       else if (!direct_)
         pack_b_im2col(xg, k0, kc, n0, ncols, bbuf);
+      else if (pack_rows)
+        pack_b_rows(xg, k0, kc, n0, ncols, bbuf);
       else if (ncols % nr_)
         pack_b_rows(xg, k0, kc, n0 + (npanels - 1) * nr_, ncols % nr_, bbuf);
       auto tile = [&](int64_t mp, int64_t np) {
@@ -188,8 +197,8 @@ class ConvGemm final : public ConvKernel {
         const int mr = int(std::min<int64_t>(mr_, mg_ - i0));
         const float* bp = bpan + np * kc * nr_;
         int64_t ldb = nr_;
-        if (direct_ && nr == nr_) bp = xg + k0 * p_ + j0, ldb = p_;
-        else if (direct_) bp = bbuf;
+        if (direct_ && !pack_rows && nr == nr_) bp = xg + k0 * p_ + j0, ldb = p_;
+        else if (direct_ && !pack_rows) bp = bbuf;
         UkArgs args{};
         args.bias = bias_.data() + g * mpad_ + i0;
         args.rows = mr;
@@ -230,7 +239,7 @@ class ConvGemm final : public ConvKernel {
         for (int64_t np = 0; np < npanels; ++np) {
           // In place, the kc rows of a panel are kc streams P apart, more than the hardware
           // prefetcher follows: fetch the panel after next ahead of time.
-          if (direct_ && (np + 2) * nr_ < ncols)
+          if (direct_ && !pack_rows && (np + 2) * nr_ < ncols)
             for (int64_t k = 0; k < kc; ++k)
               __builtin_prefetch(xg + (k0 + k) * p_ + n0 + (np + 2) * nr_);
           for (int64_t mp = mp0; mp < mp1; ++mp) tile(mp, np);
@@ -338,6 +347,7 @@ class ConvGemm final : public ConvKernel {
   EpiParams epi_;
   int64_t mr_, nr_, kg_, mg_, p_, mpanels_, mpad_, kcmax_, nc_cache_;
   bool direct_;
+  bool pack_rows_;  // 1x1 with rows not NR-aligned: B may be packed per K block (see task())
   std::vector<int64_t> kstart_;  // K block boundaries, kstart_.back() == kg_
   std::vector<float> a_;         // packed weights
   std::vector<float> bias_;      // [G][mpad_], zero-padded
