@@ -4,7 +4,8 @@
 // Blocking, per task = (image, group, N block of nc columns, M block of mcp panels):
 //   for each K block (kc <= ~256):            A: weights packed at creation, [g][kblock][panel]
 //     pack B block (kc x nc) into scratch     im2col (1x1 s1 p0: B is the input itself, read
-//                                             in place; only a ragged last panel is packed)
+//                                             in place; only a ragged last panel is packed,
+//                                             or all of it when rows are not NR-aligned)
 //     for each NR-wide B panel:               stays in L1 across the M panels
 //       for each MR-high A panel of the block: micro-kernel (last K block: fused epilogue)
 //     (with <= kFewPanels B panels, e.g. 7x7 outputs, the two loops swap: see task())
@@ -181,7 +182,8 @@ class ConvGemm final : public ConvKernel {
     for (size_t kb = 0; kb < nkb; ++kb) {
       const int64_t k0 = kstart_[kb], kc = kstart_[kb + 1] - k0;
       const bool first = kb == 0, last = kb + 1 == nkb;
-      // 1x1: full panels are read in place (row stride P); only a ragged one is packed.
+      // 1x1: full panels are read in place (row stride P), only a ragged one is packed; or
+      // every panel, for rows that are not NR-aligned (pack_rows).
       const float* bpan = packed ? packed + k0 * round_up(ncols, nr_) : bbuf;
       if (packed)
         ;  // packed once by run() for every M block
@@ -268,7 +270,8 @@ class ConvGemm final : public ConvKernel {
   }
 
   // 1x1 s1 p0: B row k is input channel k0+k, columns [n0, n0+ncols); NR-wide panels, the
-  // last one zero-padded (the driver packs only a ragged last panel this way).
+  // last one zero-padded (the driver packs a ragged last panel this way, or every panel of
+  // unaligned rows).
   void pack_b_rows(const float* xg, int64_t k0, int64_t kc, int64_t n0, int64_t ncols,
                    float* dst) const {
     const int64_t full = ncols / nr_ * nr_, w = ncols - full;
