@@ -252,6 +252,12 @@ std::vector<ConvDesc> fixed_convs() {
       conv(2, 3, 9, 2, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3),      // width 2: 8 rows/pass, spills span rows
       conv(1, 4, 3, 12, 4, 3, 3, 1, 0, 1, 0, 1, 1, 4),     // one output row
       conv(1, 2, 40, 7, 2, 3, 3, 2, 1, 1, 1, 1, 1, 2),     // s2 to width 4, many passes
+      // depthwise on small maps, 8 channels at a time (dwconv_c8): full groups (8x8
+      // transposes in and out) and a partial one
+      conv(1, 24, 14, 14, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24), // MobileNet's 14x14 stage
+      conv(2, 20, 7, 7, 20, 5, 5, 1, 2, 2, 2, 2, 1, 20, 3),// 5x5 at 7x7, N=2 with a gap
+      conv(1, 16, 14, 14, 16, 3, 3, 2, 0, 0, 1, 1, 1, 16), // 14 -> 7, TF-style pads
+      conv(1, 9, 6, 30, 9, 3, 3, 1, 1, 1, 1, 1, 1, 9),     // 30 wide: 8-pixel runs + tails
       // GEMM N tails: half-width panels (P = 8, 24, 196) with M tails
       conv(1, 5, 2, 4, 7, 1, 1, 1, 0, 0, 0, 0),            // P = 8: exactly a half panel
       conv(1, 20, 14, 14, 13, 1, 1, 1, 0, 0, 0, 0),        // P = 196: 12 panels + 4 columns
