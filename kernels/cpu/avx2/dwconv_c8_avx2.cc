@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -45,12 +46,12 @@ inline void transpose8(const float* src, int64_t ld, float* dst) {
   _mm256_storeu_ps(dst + 7 * 8, _mm256_permute2f128_ps(s3, s7, 0x31));
 }
 
-// out[(oh*OW + ow)*8 + c] = bias[c] + sum over taps of w[(kh*K + kw)*8 + c] *
-// in[((oh*S + kh)*PW + ow*S + kw)*8 + c], four output pixels of a row at a time.
+// out[(oh*OW + ow)*8 + c] = clamp(bias[c] + sum over taps of w[(kh*K + kw)*8 + c] *
+// in[((oh*S + kh)*PW + ow*S + kw)*8 + c], lo, hi), four output pixels of a row at a time.
 template <int K, int S>
 void compute(const float* in, int64_t pw, const float* w, const float* bias, float* out,
-             int64_t oh_n, int64_t ow_n) {
-  const __m256 b = _mm256_loadu_ps(bias);
+             int64_t oh_n, int64_t ow_n, float lo, float hi) {
+  const __m256 b = _mm256_loadu_ps(bias), vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
   for (int64_t oh = 0; oh < oh_n; ++oh) {
     float* orow = out + oh * ow_n * kC;
     int64_t ow = 0;
@@ -67,7 +68,8 @@ void compute(const float* in, int64_t pw, const float* w, const float* bias, flo
             acc[j] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(irow + (j * S + kw) * kC), acc[j]);
         }
       }
-      for (int j = 0; j < 4; ++j) _mm256_storeu_ps(orow + (ow + j) * kC, acc[j]);
+      for (int j = 0; j < 4; ++j)
+        _mm256_storeu_ps(orow + (ow + j) * kC, _mm256_min_ps(_mm256_max_ps(acc[j], vlo), vhi));
     }
     for (; ow < ow_n; ++ow) {
       __m256 acc = b;
@@ -77,13 +79,13 @@ void compute(const float* in, int64_t pw, const float* w, const float* bias, flo
           acc = _mm256_fmadd_ps(_mm256_loadu_ps(w + (kh * K + kw) * kC),
                                 _mm256_loadu_ps(irow + kw * kC), acc);
       }
-      _mm256_storeu_ps(orow + ow * kC, acc);
+      _mm256_storeu_ps(orow + ow * kC, _mm256_min_ps(_mm256_max_ps(acc, vlo), vhi));
     }
   }
 }
 
 using ComputeFn = void (*)(const float*, int64_t, const float*, const float*, float*, int64_t,
-                           int64_t);
+                           int64_t, float, float);
 
 class DwConvC8 final : public ConvKernel {
  public:
@@ -98,7 +100,10 @@ class DwConvC8 final : public ConvKernel {
       for (int64_t t = 0; t < K * K; ++t) w_[size_t((c / kC * K * K + t) * kC + c % kC)] = w[c * K * K + t];
       if (b) b_[size_t(c)] = b[c];
     }
-    identity_epi_ = d.epi.act == Act::None && !d.epi.has_residual;
+    // ReLU/ReLU6 without a residual (MobileNet) is clamped in registers: no epilogue pass
+    in_register_ = epi_.clamp_only && !d.epi.has_residual;
+    lo_ = in_register_ && epi_.clamp ? epi_.lo : -INFINITY;
+    hi_ = in_register_ && epi_.clamp ? epi_.hi : INFINITY;
   }
 
   const char* name() const override { return name_; }
@@ -145,7 +150,8 @@ class DwConvC8 final : public ConvKernel {
       for (; iw < iw1; ++iw)
         for (int64_t c = 0; c < nc; ++c) dst[iw * kC + c] = xg[c * d.H * d.W + ih * d.W + iw];
     }
-    compute_(in, pw_, w_.data() + g * d.KH * d.KW * kC, b_.data() + g * kC, out, d.OH, d.OW);
+    compute_(in, pw_, w_.data() + g * d.KH * d.KW * kC, b_.data() + g * kC, out, d.OH, d.OW,
+             lo_, hi_);
     // de-interleave into the output planes, then the epilogue on each
     const int64_t P = d.OH * d.OW;
     float* yg = y + n * d.out_batch_stride + c0 * P;
@@ -158,7 +164,7 @@ class DwConvC8 final : public ConvKernel {
       }
     for (; p < P; ++p)
       for (int64_t c = 0; c < nc; ++c) yg[c * P + p] = out[p * kC + c];
-    if (identity_epi_) return;
+    if (in_register_) return;
     const float* rg = res ? res + (n * d.M + c0) * P : nullptr;
     epi_rows__avx2(yg, P, rg, P, nc, P, epi_);
   }
@@ -168,7 +174,8 @@ class DwConvC8 final : public ConvKernel {
   EpiParams epi_;
   ComputeFn compute_;
   int64_t ph_, pw_;
-  bool identity_epi_;
+  bool in_register_;  // the whole epilogue is compute()'s clamp
+  float lo_, hi_;
   std::vector<float> w_, b_;  // [group][tap][8], [group][8]
 };
 
