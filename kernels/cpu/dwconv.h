@@ -58,12 +58,10 @@ extern const DwOps f32_dwconv_plane__avx2;
 std::unique_ptr<ConvKernel> make_dwconv(const ConvDesc& d, const float* weights, const float* bias,
                                         const DwOps& ops, const char* name);
 
-// Maps up to kDwC8MaxWidth wide, 8 channels at a time in an interleaved buffer
-// (avx2/dwconv_c8_avx2.cc): 3x3 and 5x5, stride 1 or 2; nullptr for anything else. Up to 75 px
-// it was 0.58-0.79x the plane-wise kernel's time, at 112 px 1.08-1.10x (its buffers outgrow
-// L2). The ops struct only names the ISA (the kernel is written for it).
-constexpr int64_t kDwC8MaxWidth = 80;
-constexpr int64_t kDwC8MaxPixels = 8192;  // padded input pixels: 256 KiB of 8-channel buffer
+// 8 channels at a time in an interleaved buffer, in bands of output rows
+// (avx2/dwconv_c8_avx2.cc): 3x3 and 5x5, stride 1 or 2, no dilation; nullptr for anything
+// else (the plane-wise kernel above takes those). 0.58-0.80x the plane-wise kernel's time from
+// 7 to 300 px maps. The ops struct only names the ISA (the kernel is written for it).
 struct DwC8Ops {};
 extern const DwC8Ops f32_dwconv_c8_ops__avx2;
 std::unique_ptr<ConvKernel> make_dwconv_c8(const ConvDesc& d, const float* weights,

@@ -258,6 +258,9 @@ std::vector<ConvDesc> fixed_convs() {
       conv(2, 20, 7, 7, 20, 5, 5, 1, 2, 2, 2, 2, 1, 20, 3),// 5x5 at 7x7, N=2 with a gap
       conv(1, 16, 14, 14, 16, 3, 3, 2, 0, 0, 1, 1, 1, 16), // 14 -> 7, TF-style pads
       conv(1, 9, 6, 30, 9, 3, 3, 1, 1, 1, 1, 1, 1, 9),     // 30 wide: 8-pixel runs + tails
+      conv(1, 10, 40, 128, 10, 3, 3, 1, 1, 1, 1, 1, 1, 10),// bands of 13 rows, pad rows at both ends
+      conv(1, 9, 37, 150, 9, 5, 5, 2, 2, 2, 2, 2, 1, 9),   // 5x5 s2: bands of 5 rows
+      conv(1, 10, 40, 128, 10, 3, 3, 1, 1, 1, 1, 1, 1, 10),// (again, with the next epilogue)
       // GEMM N tails: half-width panels (P = 8, 24, 196) with M tails
       conv(1, 5, 2, 4, 7, 1, 1, 1, 0, 0, 0, 0),            // P = 8: exactly a half panel
       conv(1, 20, 14, 14, 13, 1, 1, 1, 0, 0, 0, 0),        // P = 196: 12 panels + 4 columns
