@@ -32,8 +32,7 @@ def load_model_proto(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str
     try:  # large inline weights read straight into arrays: the file is not held twice
         model, inline = load_without_inline_weights(path)
     except Exception:  # noqa: BLE001 - not the layout it handles: parse it the usual way
-        model, inline = None, {}
-    if model is None:
+        inline = {}
         try:
             model = onnx.load(path, load_external_data=False)
         except Exception as e:  # DecodeError, UnicodeDecodeError, ... all mean "not an ONNX file"

@@ -18,7 +18,7 @@ import numpy as np
 
 class ReleasedConst:
     """Stands in for a weight array that a Model let go once its backend held its own copy
-    (Model.release_weights): shape, dtype and size stay, for accounting and shape inference;
+    (Graph.release_weights): shape, dtype and size stay, for accounting and shape inference;
     reading the data raises instead of giving a wrong answer."""
 
     def __init__(self, arr: np.ndarray, source: str):
@@ -93,15 +93,13 @@ class Graph:
                     out.setdefault(id(v), []).append(n)
         return out
 
-    def release_weights(self, min_bytes: int) -> int:
+    def release_weights(self, min_bytes: int) -> None:
         """Replaces float constants of at least min_bytes by ReleasedConst stand-ins (the
-        small ones, shapes and scalars, stay); returns the bytes let go."""
-        freed = 0
+        small ones, shapes and scalars, stay)."""
         for v in self.values():
             c = v.const
             if isinstance(c, np.ndarray) and c.dtype.kind == "f" and c.nbytes >= min_bytes:
-                v.const, freed = ReleasedConst(c, self.source), freed + c.nbytes
-        return freed
+                v.const = ReleasedConst(c, self.source)
 
     def values(self) -> list[Value]:
         """Every value, each once: graph inputs, then node inputs and outputs in order."""
