@@ -65,7 +65,26 @@ FloatArray as_input(const Plan& p, size_t i, const py::handle& obj) {
   return a;
 }
 
-py::list run(const Plan& p, const py::object& seq) {
+// A caller's output buffer: a writable, C-contiguous float32 array of exactly the output's
+// shape (written in place, so nothing may be converted), else ValueError.
+float* as_output(const Plan& p, size_t i, const py::handle& obj) {
+  if (!py::isinstance<py::array>(obj))
+    throw std::invalid_argument("output " + std::to_string(i) + " is not a numpy array");
+  py::array a = py::reinterpret_borrow<py::array>(obj);
+  Shape got(a.shape(), a.shape() + a.ndim());
+  if (!a.dtype().is(py::dtype::of<float>()) || !(a.flags() & py::array::c_style) ||
+      !a.writeable() || got != p.output_shape(i))
+    throw std::invalid_argument("output " + std::to_string(i) + ": needs a writable C-contiguous "
+                                "float32 array of shape " + cnnrt::shape_str(p.output_shape(i)) +
+                                ", got " + std::string(py::str(a.dtype())) + " " +
+                                cnnrt::shape_str(got) + (a.writeable() ? "" : " (read-only)") +
+                                ((a.flags() & py::array::c_style) ? "" : " (not C-contiguous)"));
+  return static_cast<float*>(a.mutable_data());
+}
+
+// outputs: None (new arrays, returned) or one caller array per output (filled in place; the
+// same list is returned).
+py::list run(const Plan& p, const py::object& seq, const py::object& outputs) {
   if (!p.compiled()) throw std::invalid_argument("run: the plan is not compiled");
   if (!py::isinstance<py::sequence>(seq) || py::isinstance<py::str>(seq))
     throw std::invalid_argument("run: inputs must be a list of arrays");
@@ -81,7 +100,17 @@ py::list run(const Plan& p, const py::object& seq) {
   }
   py::list result;
   std::vector<float*> out;
-  for (size_t i = 0; i < p.num_outputs(); ++i) {
+  if (!outputs.is_none()) {
+    if (!py::isinstance<py::sequence>(outputs) || py::len(outputs) != p.num_outputs())
+      throw std::invalid_argument("run: outputs must be a list of " +
+                                  std::to_string(p.num_outputs()) + " arrays");
+    for (size_t i = 0; i < p.num_outputs(); ++i) {
+      py::object o = py::reinterpret_borrow<py::sequence>(outputs)[i];
+      out.push_back(as_output(p, i, o));
+      result.append(o);
+    }
+  }
+  for (size_t i = out.size(); i < p.num_outputs(); ++i) {
     py::array_t<float> a(p.output_shape(i));
     out.push_back(a.mutable_data());
     result.append(a);
@@ -165,7 +194,9 @@ PYBIND11_MODULE(_engine, m) {
            py::arg("name") = "")
       .def("set_io", &Plan::set_io, py::arg("inputs"), py::arg("outputs"))
       .def("compile", &Plan::compile, py::arg("num_threads") = 0, py::arg("isa") = "auto")
-      .def("run", &run, py::arg("inputs"))
+      .def("run", &run, py::arg("inputs"), py::arg("outputs") = py::none(),
+           "Runs on a list of input arrays; outputs: None, or a list of writable float32 arrays "
+           "of the output shapes to fill in place (the caller keeps them from overlapping)")
       .def_property_readonly("arena_bytes", &Plan::arena_bytes)
       .def_property_readonly("naive_bytes", &Plan::naive_bytes)
       .def("step_kernels", &Plan::step_kernels)

@@ -20,6 +20,7 @@ from .ir import Graph
 from .labels import labels_for
 from .passes import prepare
 from .preprocess import Preprocess
+from .tensors import as_array, as_output, check_no_overlap
 
 
 class Model:
@@ -86,12 +87,38 @@ class Model:
         return self._reload() if self._released else self.graph
 
     # --- run -----------------------------------------------------------------------------
-    def run(self, feeds) -> dict[str, np.ndarray]:
-        """Raw outputs by name. feeds: {input name: array}, or one array for a one-input model."""
+    def run(self, feeds, out=None) -> dict[str, np.ndarray]:
+        """Raw outputs by name. feeds: {input name: array}, or one array for a one-input model;
+        an array is anything numpy or DLPack reads (torch/cupy/jax tensors in host memory are
+        read in place, no copy). out: None, or {output name: array} (or a list in output order)
+        of caller buffers, float32 C-contiguous of the output shapes, written in place (numpy
+        arrays or DLPack host tensors such as torch's); the returned arrays are those buffers.
+        The returned arrays export DLPack (`torch.from_dlpack(out)` shares their memory)."""
         arrays = self._check_feeds(feeds)
         exe = self.compiled({v.name: a.shape for v, a in zip(self.graph.inputs, arrays)})
-        outs = exe.run(arrays)
-        return dict(zip(self.outputs, outs))
+        if out is None:
+            return dict(zip(self.outputs, exe.run(arrays)))
+        bufs = self._check_out(out, exe, arrays)
+        exe.run_into(arrays, bufs)
+        return dict(zip(self.outputs, bufs))
+
+    def _check_out(self, out, exe: Executable, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        names = self.outputs
+        if not isinstance(out, dict):
+            if not isinstance(out, (list, tuple)) or len(out) != len(names):
+                raise InputError(f"{self.graph.source}: out= needs a dict by output name or a list "
+                                 f"of {len(names)} arrays (outputs {names})")
+            out = dict(zip(names, out))
+        unknown, missing = set(out) - set(names), [n for n in names if n not in out]
+        if unknown or missing:
+            raise InputError(f"{self.graph.source}: out= must name every output {names}; "
+                             f"unknown {sorted(unknown)}, missing {missing}")
+        shapes = exe.output_shapes()
+        bufs = [as_output(out[n], f"{self.graph.source}: output {n!r}", shape)
+                for n, shape in zip(names, shapes)]
+        check_no_overlap(list(zip(names, bufs)),
+                         [(v.name, a) for v, a in zip(self.graph.inputs, arrays)], self.graph.source)
+        return bufs
 
     def _check_feeds(self, feeds) -> list[np.ndarray]:
         names = [v.name for v in self.graph.inputs]
@@ -106,7 +133,7 @@ class Model:
                              f"unknown {sorted(unknown)}, missing {missing}")
         arrays = []
         for v in self.graph.inputs:
-            a = np.asarray(feeds[v.name])
+            a = as_array(feeds[v.name], f"{self.graph.source}: input {v.name!r}")
             if a.dtype.kind != "f":
                 raise InputError(f"{self.graph.source}: input {v.name!r} must be floating point "
                                  f"({v.dtype}), got {a.dtype}")

@@ -26,9 +26,20 @@ class Executable:
 
     #: facts for reports: kernel per node, arena bytes, ...
     report: dict
+    #: the compiled graph (concrete shapes)
+    graph: Graph
+
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(int(d) for d in v.shape) for v in self.graph.outputs]
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError
+
+    def run_into(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+        """Writes the outputs into the caller's arrays (checked by the caller: shapes, dtype).
+        This default copies; a backend that can write in place overrides it."""
+        for dst, src in zip(outputs, self.run(inputs)):
+            np.copyto(dst, src)
 
 
 class Backend:

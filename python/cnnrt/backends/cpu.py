@@ -98,20 +98,32 @@ class CpuExecutable(Executable):
         self._vids = vids
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
-        try:
-            outs = self.plan.run(inputs)
-        except ValueError as e:
-            raise InputError(f"{self.graph.source}: {e}") from None
+        return self._run(inputs, None)
+
+    def run_into(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+        self._run(inputs, outputs)
+
+    def _run(self, inputs, outputs) -> list[np.ndarray]:
+        """outputs: None (new arrays) or the caller's arrays, which the engine fills in place."""
         # outputs that are constants or graph inputs never pass through the engine
         by_id = dict(zip(self._in_ids, inputs))
+        direct = [v.is_const or id(v) in by_id for v in self.graph.outputs]
+        engine_outs = None if outputs is None else [o for o, d in zip(outputs, direct) if not d]
+        try:
+            outs = self.plan.run(inputs, engine_outs)
+        except ValueError as e:
+            raise InputError(f"{self.graph.source}: {e}") from None
         result, it = [], iter(outs)
-        for v in self.graph.outputs:
-            if v.is_const:
-                result.append(np.array(v.const))
-            elif id(v) in by_id:
-                result.append(np.array(by_id[id(v)], dtype=np.float32))
-            else:
+        for i, v in enumerate(self.graph.outputs):
+            if not direct[i]:
                 result.append(next(it))
+                continue
+            value = v.const if v.is_const else by_id[id(v)]
+            if outputs is None:
+                result.append(np.array(value, dtype=np.float32 if not v.is_const else None))
+            else:
+                np.copyto(outputs[i], value)
+                result.append(outputs[i])
         return result
 
 
