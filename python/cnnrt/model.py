@@ -93,7 +93,14 @@ class Model:
         read in place, no copy). out: None, or {output name: array} (or a list in output order)
         of caller buffers, float32 C-contiguous of the output shapes, written in place (numpy
         arrays or DLPack host tensors such as torch's); the returned arrays are those buffers.
-        The returned arrays export DLPack (`torch.from_dlpack(out)` shares their memory)."""
+        The returned arrays export DLPack (`torch.from_dlpack(out)` shares their memory).
+        On a GPU backend, DLPack tensors in (torch, cupy: no host round trip) give torch
+        tensors on the device out."""
+        tensors = self._device_feeds(feeds) if out is None else None
+        if tensors is not None:
+            exe = self.compiled({v.name: tuple(t.shape) for v, t in zip(self.graph.inputs, tensors)})
+            if exe.run_tensors is not None:
+                return dict(zip(self.outputs, exe.run_tensors(tensors)))
         arrays = self._check_feeds(feeds)
         exe = self.compiled({v.name: a.shape for v, a in zip(self.graph.inputs, arrays)})
         if out is None:
@@ -101,6 +108,25 @@ class Model:
         bufs = self._check_out(out, exe, arrays)
         exe.run_into(arrays, bufs)
         return dict(zip(self.outputs, bufs))
+
+    def _device_feeds(self, feeds) -> list | None:
+        """The feeds in input order when every one is a DLPack tensor that is not a numpy array
+        (torch, cupy, ...) and the backend runs on a device: those go to the executable as
+        tensors. None otherwise (numpy path)."""
+        if not self.backend.devices or self.backend.devices == ("cpu",):
+            return None
+        names = [v.name for v in self.graph.inputs]
+        if not isinstance(feeds, dict):
+            feeds = {names[0]: feeds} if len(names) == 1 else {}
+        items = [feeds.get(n) for n in names]
+        if len(feeds) != len(names) or not all(
+                hasattr(x, "__dlpack__") and not isinstance(x, np.ndarray) for x in items):
+            return None
+        for v, x in zip(self.graph.inputs, items):
+            if v.shape is not None and len(x.shape) != len(v.shape):
+                raise InputError(f"{self.graph.source}: input {v.name!r} expects shape "
+                                 f"{tuple(v.shape)}, got {tuple(x.shape)}")
+        return items
 
     def _check_out(self, out, exe: Executable, arrays: list[np.ndarray]) -> list[np.ndarray]:
         names = self.outputs

@@ -35,6 +35,10 @@ class Executable:
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError
 
+    #: run_tensors(inputs: list of DLPack tensors) -> device tensors, on backends that run on a
+    #: device (the GPU): Model.run sends tensors there instead of through host numpy arrays
+    run_tensors = None
+
     def run_into(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
         """Writes the outputs into the caller's arrays (checked by the caller: shapes, dtype).
         This default copies; a backend that can write in place overrides it."""
