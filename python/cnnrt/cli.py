@@ -2,6 +2,7 @@
 
     cnnrt classify [IMAGE] [--model NAME_OR_PATH]   top-5 labels, params, MACs, latency
     cnnrt summary MODEL                             the per-layer accounting table
+    cnnrt profile MODEL [--trace F] [--roofline F]  measured time per layer vs the roofline
     cnnrt zoo list | cnnrt zoo export NAME -o FILE  the model builders
     cnnrt compare [--models a,b] [--include-l2]     the survey's table, measured
     cnnrt backends                                  registered backends
@@ -102,6 +103,24 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    m = cnnrt.load(resolve_model(args.model), num_threads=args.threads)
+    shapes = {v.name: (args.batch, *v.shape[1:]) for v in m.graph.inputs} if args.batch > 1 else None
+    prof = m.profile(runs=args.runs, warmup=args.warmup, shapes=shapes)
+    print(prof.table(top=args.top))
+    if args.trace:
+        prof.chrome_trace(args.trace)
+        print(f"wrote {args.trace} (open in chrome://tracing or ui.perfetto.dev)")
+    if args.roofline:
+        prof.roofline_plot(args.roofline)
+        print(f"wrote {args.roofline}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(prof.to_dict(), f, indent=1)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_zoo(args) -> int:
     from cnnrt import models
 
@@ -156,6 +175,17 @@ def main(argv=None) -> int:
     s.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default=None)
     s.add_argument("--optimized", action="store_true", help="also the per-step table after fusion")
     s.set_defaults(func=cmd_summary)
+    f = sub.add_parser("profile", help="measured time per layer against this machine's roofline")
+    f.add_argument("model", help="an ONNX file or a zoo name")
+    f.add_argument("--runs", type=int, default=10, help="profiled runs (medians per layer)")
+    f.add_argument("--warmup", type=int, default=2)
+    f.add_argument("--threads", type=int, default=0, help="0: every core")
+    f.add_argument("--batch", type=int, default=1)
+    f.add_argument("--top", type=int, default=20, help="rows of the table, slowest first")
+    f.add_argument("--trace", help="write a Chrome-trace JSON here")
+    f.add_argument("--roofline", help="write a roofline plot (PNG) here; needs matplotlib")
+    f.add_argument("--json", help="write the full profile as JSON here")
+    f.set_defaults(func=cmd_profile)
     z = sub.add_parser("zoo", help="model builders")
     z.add_argument("action", choices=["list", "export"])
     z.add_argument("name", nargs="?")
