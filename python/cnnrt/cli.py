@@ -3,6 +3,7 @@
     cnnrt classify [IMAGE] [--model NAME_OR_PATH]   top-5 labels, params, MACs, latency
     cnnrt summary MODEL                             the per-layer accounting table
     cnnrt profile MODEL [--trace F] [--roofline F]  measured time per layer vs the roofline
+    cnnrt verify MODEL                              cnnrt vs onnxruntime, first diverging layer
     cnnrt zoo list | cnnrt zoo export NAME -o FILE  the model builders
     cnnrt compare [--models a,b] [--include-l2]     the survey's table, measured
     cnnrt backends                                  registered backends
@@ -121,6 +122,15 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from .insight.verify import verify
+    images = args.image or (None if args.no_images else "auto")
+    report = verify(resolve_model(args.model), seeds=range(args.seeds), tol=args.tol,
+                    images=images, bisect=not args.no_bisect, num_threads=args.threads)
+    print(report)
+    return 0 if report.passed else 1
+
+
 def cmd_zoo(args) -> int:
     from cnnrt import models
 
@@ -186,6 +196,16 @@ def main(argv=None) -> int:
     f.add_argument("--roofline", help="write a roofline plot (PNG) here; needs matplotlib")
     f.add_argument("--json", help="write the full profile as JSON here")
     f.set_defaults(func=cmd_profile)
+    v = sub.add_parser("verify", help="cnnrt vs onnxruntime; on a mismatch, the first layer that differs")
+    v.add_argument("model", help="an ONNX file or a zoo name")
+    v.add_argument("--seeds", type=int, default=3, help="random-input cases")
+    v.add_argument("--tol", type=float, default=1e-4, help="relative (norm-wise) tolerance")
+    v.add_argument("--image", action="append", help="an image to classify too (repeatable; "
+                   "default: the bundled cat photo, for an image classifier)")
+    v.add_argument("--no-images", action="store_true", help="random inputs only")
+    v.add_argument("--no-bisect", action="store_true", help="do not look for the first diverging layer")
+    v.add_argument("--threads", type=int, default=0)
+    v.set_defaults(func=cmd_verify)
     z = sub.add_parser("zoo", help="model builders")
     z.add_argument("action", choices=["list", "export"])
     z.add_argument("name", nargs="?")

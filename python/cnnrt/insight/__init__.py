@@ -3,5 +3,7 @@ onnxruntime does and, if not, where it first diverges (verify), and what the opt
 the graph (summarize)."""
 from .profile import LayerProfile, Profile, profile
 from .roofline import Roofline, machine_roofline
+from .verify import VerifyReport, verify
 
-__all__ = ["LayerProfile", "Profile", "Roofline", "machine_roofline", "profile"]
+__all__ = ["LayerProfile", "Profile", "Roofline", "VerifyReport", "machine_roofline", "profile",
+           "verify"]

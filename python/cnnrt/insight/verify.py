@@ -1,0 +1,319 @@
+"""`cnnrt.verify(model)`: cnnrt against onnxruntime on the same inputs and, on a mismatch, the
+first layer where they part.
+
+Stages:
+  1. cases: fresh random inputs (one per seed) and, for an image classifier, the real photo(s)
+     preprocessed as the model's metadata says;
+  2. per case and output: max abs error, norm-wise relative error ||a - b|| / ||b||, top-1
+     agreement for (N, classes) outputs; PASS when every relative error <= tol;
+  3. on a FAIL, bisection over the values both graphs have: a cnnrt value keeps the name of the
+     ONNX value it holds (the frontend names outputs after ONNX's; a fused step writes its last
+     ONNX node's output), so the optimized graph's named values that feed the failing output,
+     in execution order, are compared by binary search, each probe exposing one of them as an
+     extra graph output on both sides (onnxruntime: a graph output added to the ONNX model;
+     cnnrt: the optimized graph compiled with that value kept as an output). The first value
+     that differs names the step that made it, its op and the ONNX nodes it stands for. It
+     assumes an error, once there, stays (a later layer does not undo it).
+onnxruntime runs with its graph optimizations off: the oracle executes the model as written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from ..accounting.report import _describe
+from ..errors import CnnrtError, InputError, ModelLoadError
+
+
+@dataclass
+class OutputCheck:
+    name: str
+    max_abs: float
+    rel: float                   # ||cnnrt - ort|| / ||ort||
+    top1: float | None           # fraction of rows with the same argmax; None: not a classifier
+    passed: bool
+    note: str = ""
+
+
+@dataclass
+class Case:
+    name: str                    # "random (seed 0)", "image cat.jpg"
+    outputs: list[OutputCheck]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outputs)
+
+
+@dataclass
+class Divergence:
+    value: str                   # the first value that differs (an ONNX value name)
+    step: str                    # the cnnrt step that writes it
+    op: str                      # that step's op, as the accounting describes it
+    origin: list[tuple[str, str]]  # (ONNX node, ONNX op) the step stands for
+    rel: float                   # its relative error
+    last_agreeing: str | None    # the value just before it that still agreed
+    also_suspect: list[str] = field(default_factory=list)  # other steps between the two
+    probes: int = 0
+
+
+@dataclass
+class VerifyReport:
+    source: str
+    tol: float
+    cases: list[Case]
+    divergence: Divergence | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.cases)
+
+    def __str__(self) -> str:
+        lines = [f"{Path(self.source).name}: cnnrt vs onnxruntime, tolerance {self.tol:g} "
+                 f"(relative, norm-wise)"]
+        for c in self.cases:
+            for o in c.outputs:
+                top1 = f"  top-1 agree {100 * o.top1:.0f}%" if o.top1 is not None else ""
+                lines.append(f"  {'PASS' if o.passed else 'FAIL'}  {c.name:<18} {o.name:<16} "
+                             f"max abs {o.max_abs:.3g}  rel {o.rel:.3g}{top1}"
+                             + (f"  ({o.note})" if o.note else ""))
+        lines.append("PASS" if self.passed else "FAIL")
+        d = self.divergence
+        if d is not None:
+            onnx_nodes = ", ".join(f"{n} ({op})" for n, op in d.origin)
+            lines.append(f"first divergence: step {d.step!r} ({d.op}) writing {d.value!r}, "
+                         f"rel error {d.rel:.3g}; it stands for ONNX nodes {onnx_nodes}")
+            lines.append(f"  last value that agreed: {d.last_agreeing!r}" if d.last_agreeing
+                         else "  (its inputs are the model's inputs)")
+            if d.also_suspect:
+                lines.append(f"  steps between the two: {', '.join(d.also_suspect)}")
+            lines.append(f"  ({d.probes} probes)")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def verify(model, *, seeds=(0, 1, 2), tol: float = 1e-4, images="auto", bisect: bool = True,
+           backend: str = "cpu", num_threads: int = 0, onnx_model=None) -> VerifyReport:
+    """Runs cnnrt and onnxruntime on the same inputs and compares.
+
+    model: an ONNX file path, ModelProto or bytes (loaded with `backend`, `num_threads`), or a
+    cnnrt.Model (then the ONNX model is `onnx_model`, default the file it was loaded from).
+    seeds: one random-input case per seed. images: "auto" (the bundled cat photo, for an
+    image classifier), a list of image paths, or None. bisect: find the first diverging layer
+    on a FAIL."""
+    import cnnrt
+
+    if isinstance(model, cnnrt.Model):
+        m = model
+        proto = _onnx_proto(onnx_model if onnx_model is not None else m.graph.source)
+    else:
+        proto = _onnx_proto(onnx_model if onnx_model is not None else model)
+        m = cnnrt.load(model, backend=backend, num_threads=num_threads)
+    ort = _Oracle(proto, m.graph.source, num_threads)
+
+    report = VerifyReport(m.graph.source, tol, [])
+    failing = None
+
+    def check(name, feeds):
+        nonlocal failing
+        ours = m.run(feeds)
+        ref = dict(zip(ort.output_names, ort.run(feeds)))
+        checks = [_compare(out, ours[out], ref[out], tol) for out in m.outputs]
+        report.cases.append(Case(name, checks))
+        if failing is None and not all(c.passed for c in checks):
+            failing = (feeds, next(c.name for c in checks if not c.passed))
+        return ours
+
+    first = None
+    for s in seeds:
+        outs = check(f"random (seed {s})", _random_feeds(m, s))
+        first = first if first is not None else outs[m.outputs[0]]
+    for img in _images(m, images, first):
+        check(f"image {Path(img).name}", {m.graph.inputs[0].name:
+                                          m.preprocess.image_to_tensor(img)[None]})
+    if failing is not None and bisect:
+        report.divergence = _bisect(m, ort, *failing, tol)
+    return report
+
+
+# --- the two sides ----------------------------------------------------------------------
+
+def _onnx_proto(model) -> onnx.ModelProto:
+    if isinstance(model, onnx.ModelProto):
+        return model
+    if isinstance(model, (bytes, bytearray)):
+        return onnx.load_from_string(bytes(model))
+    path = str(model)
+    if not Path(path).is_file():
+        raise ModelLoadError(f"{path}: verify needs the ONNX model for onnxruntime; pass "
+                             f"onnx_model= (a path, ModelProto or bytes)")
+    return onnx.load(path)
+
+
+class _Oracle:
+    """onnxruntime on the ONNX model, optionally with some intermediate values as outputs."""
+
+    def __init__(self, proto: onnx.ModelProto, source: str, num_threads: int):
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            raise CnnrtError("verify needs onnxruntime: pip install onnxruntime") from None
+        self.proto, self.source, self.num_threads = proto, source, num_threads
+        self.sess = self._session(proto)
+        self.output_names = [o.name for o in self.sess.get_outputs()]
+        self.values = {o for n in proto.graph.node for o in n.output if o}
+
+    def _session(self, proto):
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        if self.num_threads:
+            so.intra_op_num_threads = self.num_threads
+        try:
+            return ort.InferenceSession(proto.SerializeToString(), so,
+                                        providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - onnxruntime's own error types
+            raise CnnrtError(f"{self.source}: onnxruntime cannot load the model: {e}") from None
+
+    def run(self, feeds: dict) -> list[np.ndarray]:
+        return self.sess.run(None, feeds)
+
+    def value(self, name: str, feeds: dict) -> np.ndarray:
+        probe = onnx.ModelProto()
+        probe.CopyFrom(self.proto)
+        probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+        return self._session(probe).run([name], feeds)[0]
+
+
+def _random_feeds(m, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for v in m.graph.inputs:
+        if v.shape is None or not v.dtype.startswith("float"):
+            raise InputError(f"{m.graph.source}: input {v.name!r} ({v.dtype}, shape {v.shape}): "
+                             "verify draws float inputs of a known rank")
+        feeds[v.name] = rng.standard_normal([d if isinstance(d, int) else 1 for d in v.shape]
+                                            ).astype(v.dtype)
+    return feeds
+
+
+def _images(m, images, first_output) -> list[str]:
+    if not images:
+        return []
+    if images != "auto":
+        if not _is_classifier(m, first_output):
+            raise InputError(f"{m.graph.source}: images given, but the model is not an image "
+                             f"classifier whose input fits its preprocessing ({m.preprocess.describe()})")
+        return [str(p) for p in images]
+    return [str(resources.files("cnnrt").joinpath("data/cat.jpg"))] if _is_classifier(m, first_output) else []
+
+
+def _is_classifier(m, first_output) -> bool:
+    """One image input the preprocessing (metadata) fits, and a (N, classes) first output."""
+    if len(m.graph.inputs) != 1 or m.graph.inputs[0].shape is None or first_output is None:
+        return False
+    shape, p = m.graph.inputs[0].shape, m.preprocess
+    channels = 1 if p.channel_order == "L" else 3
+    want = (channels, *p.size) if p.layout == "NCHW" else (*p.size, channels)
+    fits = len(shape) == 4 and all(not isinstance(d, int) or d == w for d, w in zip(shape[1:], want))
+    return fits and np.ndim(first_output) == 2 and np.shape(first_output)[1] > 1
+
+
+def _compare(name: str, ours: np.ndarray, ref: np.ndarray, tol: float) -> OutputCheck:
+    ours, ref = np.asarray(ours), np.asarray(ref)
+    if ours.shape != ref.shape:
+        return OutputCheck(name, float("inf"), float("inf"), None, False,
+                           f"shape {ours.shape} vs onnxruntime's {ref.shape}")
+    a, b = ours.astype(np.float64), ref.astype(np.float64)
+    if not np.all(np.isfinite(a)) or not np.all(np.isfinite(b)):
+        return OutputCheck(name, float("inf"), float("inf"), None, False, "NaN or inf")
+    diff = np.abs(a - b)
+    max_abs = float(diff.max()) if diff.size else 0.0
+    rel = _rel(a, b)
+    top1 = None
+    if a.ndim == 2 and a.shape[1] > 1:
+        top1 = float(np.mean(a.argmax(axis=1) == b.argmax(axis=1)))
+    return OutputCheck(name, max_abs, rel, top1, rel <= tol)
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    num, den = float(np.linalg.norm((a - b).ravel())), float(np.linalg.norm(b.ravel()))
+    if den == 0:
+        return 0.0 if num == 0 else float("inf")
+    return num / den
+
+
+# --- bisection ----------------------------------------------------------------------------
+
+def _bisect(m, ort: _Oracle, feeds: dict, output: str, tol: float) -> Divergence:
+    from ..passes import prepare
+
+    arrays = [np.asarray(feeds[v.name], dtype=np.float32) for v in m.graph.inputs]
+    shapes = {v.name: a.shape for v, a in zip(m.graph.inputs, arrays)}
+    g = prepare(m._graph_with_weights(), shapes, optimize=m.optimize)
+    prod = g.producers()
+    target = g.outputs[m.outputs.index(output)]
+    ancestors = _ancestors(g, target)
+    order = [n for n in g.nodes if id(n) in ancestors]
+    cands = [v for n in order for v in n.outputs
+             if v.name in ort.values and v.dtype == "float32"]
+    if not cands or cands[-1] is not target:
+        cands.append(target)
+
+    def error(v) -> float:
+        probe = g.clone()  # compiling lets go of the graph's weights: each probe its own copy
+        mine = next(x for x in probe.values() if x.name == v.name)
+        probe.outputs = [*probe.outputs, mine]
+        ours = m.backend.compile(probe, m.options).run(arrays)[-1]
+        ref = ort.value(v.name, feeds)
+        if np.shape(ours) != np.shape(ref):
+            return float("inf")
+        return _rel(np.asarray(ours, np.float64), np.asarray(ref, np.float64))
+
+    lo, hi, probes = 0, len(cands) - 1, 0
+    hi_err = _rel_of_output(m, ort, feeds, output)
+    while lo < hi:  # cands[hi] differs; cands[lo - 1], when lo > 0, was probed and agreed
+        mid = (lo + hi) // 2
+        err = error(cands[mid])
+        probes += 1
+        if err > tol:
+            hi, hi_err = mid, err
+        else:
+            lo = mid + 1
+    culprit = cands[hi]
+    node = prod[id(culprit)]
+    last_ok = cands[hi - 1] if hi > 0 else None
+    between = []
+    if last_ok is not None:
+        start = order.index(prod[id(last_ok)])
+        between = [n.name for n in order[start + 1:order.index(node)]]
+    ops = dict(m.graph.source_nodes)
+    return Divergence(culprit.name, node.name, _describe(node),
+                      [(o, ops.get(o, "?")) for o in node.origin], hi_err,
+                      last_ok.name if last_ok is not None else None, between, probes)
+
+
+def _rel_of_output(m, ort: _Oracle, feeds: dict, output: str) -> float:
+    ours = m.run(feeds)[output]
+    ref = dict(zip(ort.output_names, ort.run(feeds)))[output]
+    return _rel(np.asarray(ours, np.float64), np.asarray(ref, np.float64))
+
+
+def _ancestors(g, target) -> set[int]:
+    """ids of the nodes `target` depends on (its producer included)."""
+    prod = g.producers()
+    seen: set[int] = set()
+    stack = [target]
+    while stack:
+        n = prod.get(id(stack.pop()))
+        if n is None or id(n) in seen:
+            continue
+        seen.add(id(n))
+        stack.extend(v for v in n.inputs if v is not None)
+    return seen
