@@ -94,9 +94,10 @@ def cmd_bench(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    m = cnnrt.load(resolve_model(args.model), backend=args.backend, device=args.device,
-                   precision=args.precision)
-    s = m.summary(batch=args.batch)
+    from .insight.summary import summarize
+    backend = args.backend or cnnrt.DEVICES[args.device or "cpu"]
+    s = summarize(resolve_model(args.model), backend=backend, batch=args.batch,
+                  precision=args.precision)
     print(s)
     if args.optimized:
         print()

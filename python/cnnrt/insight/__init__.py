@@ -3,7 +3,8 @@ onnxruntime does and, if not, where it first diverges (verify), and what the opt
 the graph (summarize)."""
 from .profile import LayerProfile, Profile, profile
 from .roofline import Roofline, machine_roofline
+from .summary import GraphSummary, summarize
 from .verify import VerifyReport, verify
 
-__all__ = ["LayerProfile", "Profile", "Roofline", "VerifyReport", "machine_roofline", "profile",
-           "verify"]
+__all__ = ["GraphSummary", "LayerProfile", "Profile", "Roofline", "VerifyReport",
+           "machine_roofline", "profile", "summarize", "verify"]

@@ -22,9 +22,11 @@ def coverage(optimized: Graph, source_nodes: list[tuple[str, str]]
     return steps, folded
 
 
-def fusions(optimized: Graph, source_nodes: list[tuple[str, str]]) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(node name, op, [(ONNX name, ONNX op), ...]) for each optimized node standing for
-    several ONNX nodes."""
+def fusions(optimized: Graph, source_nodes: list[tuple[str, str]]
+            ) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(node name, fused op as the accounting describes it, [(ONNX name, ONNX op), ...]) for
+    each optimized node standing for several ONNX nodes."""
+    from ..accounting.report import _describe
     ops = dict(source_nodes)
-    return [(n.name, n.op, [(o, ops.get(o, "?")) for o in n.origin])
+    return [(n.name, _describe(n), [(o, ops.get(o, "?")) for o in n.origin])
             for n in optimized.nodes if len(n.origin) > 1]
