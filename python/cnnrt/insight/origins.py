@@ -26,7 +26,7 @@ def fusions(optimized: Graph, source_nodes: list[tuple[str, str]]
             ) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(node name, fused op as the accounting describes it, [(ONNX name, ONNX op), ...]) for
     each optimized node standing for several ONNX nodes."""
-    from ..accounting.report import _describe
+    from ..accounting.report import describe_op
     ops = dict(source_nodes)
-    return [(n.name, _describe(n), [(o, ops.get(o, "?")) for o in n.origin])
+    return [(n.name, describe_op(n), [(o, ops.get(o, "?")) for o in n.origin])
             for n in optimized.nodes if len(n.origin) > 1]

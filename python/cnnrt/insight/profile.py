@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..accounting.report import _describe, _num
+from ..accounting.report import describe_op, human
 from ..errors import BackendError
 from ..ir.ops import node_cost
 from .origins import coverage
@@ -108,7 +108,7 @@ class Profile:
             eff = l.efficiency
             lines.append(
                 f"{l.name[:name_w]:<{name_w}}  {l.op[:op_w]:<{op_w}} {l.time * 1e3:>8.3f} "
-                f"{100 * l.time / total:>5.1f} {l.gflops:>8.2f} {_num(l.bytes) + 'B':>8} "
+                f"{100 * l.time / total:>5.1f} {l.gflops:>8.2f} {human(l.bytes) + 'B':>8} "
                 f"{l.intensity:>7.2f} {l.attainable:>6.1f} "
                 f"{(f'{100 * eff:.0f}%' if eff is not None else '-'):>5}  {_origins(l.origin)}")
         lines.append("-" * len(head))
@@ -202,7 +202,7 @@ def profile(model, runs: int = 10, warmup: int = 2, shapes: dict | None = None,
         if id(node) not in index:
             cost = node_cost(node)
             index[id(node)] = len(layers)
-            layers.append(LayerProfile(node.name, _describe(node), "", list(node.origin), cost.flops,
+            layers.append(LayerProfile(node.name, describe_op(node), "", list(node.origin), cost.flops,
                                        cost.bytes_read + cost.bytes_written, [0.0] * runs, roof))
         layer = layers[index[id(node)]]
         layer.times = [t + float(d) for t, d in zip(layer.times, steps[:, s])]

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from ..accounting.report import _describe
+from ..accounting.report import describe_op
 from ..errors import CnnrtError, InputError, ModelLoadError
 
 
@@ -294,7 +294,7 @@ def _bisect(m, ort: _Oracle, feeds: dict, output: str, tol: float) -> Divergence
         start = order.index(prod[id(last_ok)])
         between = [n.name for n in order[start + 1:order.index(node)]]
     ops = dict(m.graph.source_nodes)
-    return Divergence(culprit.name, node.name, _describe(node),
+    return Divergence(culprit.name, node.name, describe_op(node),
                       [(o, ops.get(o, "?")) for o in node.origin], hi_err,
                       last_ok.name if last_ok is not None else None, between, probes)
 
