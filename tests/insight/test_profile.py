@@ -91,6 +91,15 @@ def test_timers_are_off_outside_profile(model_path):
     assert plan.step_times() == before
 
 
+def test_cnnrt_profile_env_still_turns_the_timers_on(model_path, monkeypatch):
+    monkeypatch.setenv("CNNRT_PROFILE", "1")
+    m = cnnrt.load(model_path)  # compiled now, with the variable set
+    plan = m.compiled().plan
+    assert plan.profiling
+    m.run(np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32))
+    assert sum(plan.step_times()) > 0
+
+
 def test_chrome_trace(prof, tmp_path):
     path = tmp_path / "trace.json"
     prof.chrome_trace(path)

@@ -74,6 +74,17 @@ def test_real_weights_and_the_cat_photo_pass(lite0_path):
     assert image.name == "image cat.jpg" and image.outputs[0].top1 == 1.0
 
 
+def test_calibrated_random_zoo_model_passes(tmp_path):
+    from cnnrt import models
+    path = tmp_path / "resnet18.onnx"
+    models.build("resnet18", path=str(path), weights="random", seed=0, size=64)
+    report = cnnrt.verify(str(path), seeds=[0, 1])
+    assert report.passed and len(report.cases) == 2  # 64 px: the photo's 224 does not fit
+    logits = [cnnrt.load(str(path)).run(np.random.default_rng(s).standard_normal(
+        (1, 3, 64, 64)).astype(np.float32))["logits"] for s in (0, 1)]
+    assert np.abs(logits[0] - logits[1]).max() > 0.1 * np.abs(logits[0]).max()  # alive
+
+
 def test_broken_layer_deep_in_a_real_model_is_named(lite0_path):
     g = import_onnx(lite0_path)
     convs = [n for n in g.nodes if n.op == "conv"]
