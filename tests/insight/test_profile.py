@@ -49,12 +49,12 @@ def test_flops_and_bytes_per_layer_come_from_the_accounting(prof, model_path):
     m = cnnrt.load(model_path)
     rows, total = account(prepare(m.graph, {"x": (1, 3, 32, 32)}))
     by_name = {r.name: r.cost for r in rows}
-    assert [l.name for l in prof.layers] == [r.name for r in rows]
+    assert [layer.name for layer in prof.layers] == [r.name for r in rows]
     for layer in prof.layers:
         cost = by_name[layer.name]
         assert layer.flops == cost.flops and layer.bytes == cost.bytes_read + cost.bytes_written
-    assert sum(l.flops for l in prof.layers) == total.flops
-    conv = next(l for l in prof.layers if l.name == "c2")  # 32x32 map, 32 -> 32 channels, 3x3
+    assert sum(layer.flops for layer in prof.layers) == total.flops
+    conv = next(layer for layer in prof.layers if layer.name == "c2")  # 32x32 map, 32 -> 32 channels, 3x3
     assert conv.flops >= 2 * 32 * 32 * 32 * 32 * 9
 
 
@@ -63,7 +63,7 @@ def test_origins_cover_every_onnx_node_once(prof):
     assert len(seen) == len(set(seen))
     assert set(seen) | {n for n, _ in prof.folded} == set(NODES)
     assert {n for n, _ in prof.folded} == FOLDED
-    fused = {l.name: l.origin for l in prof.layers}
+    fused = {layer.name: layer.origin for layer in prof.layers}
     assert fused["c1"] == ["c1", "bn1", "r1"] and fused["c2"] == ["c2", "add", "r2"]
 
 
@@ -76,7 +76,7 @@ def test_efficiency_is_measured_against_the_roofline(prof):
             assert layer.efficiency == pytest.approx(layer.gflops / layer.attainable)
     text = prof.table(top=3)
     assert text.count("\n") < len(prof.layers) + 12 and "end to end" in text
-    slowest = max(prof.layers, key=lambda l: l.time)
+    slowest = max(prof.layers, key=lambda layer: layer.time)
     assert text.splitlines()[3].startswith(slowest.name)
     json.dumps(prof.to_dict())  # the full data is plain Python
 

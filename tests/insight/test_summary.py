@@ -28,7 +28,7 @@ def small_path(tmp_path_factory):
 
 
 def _row(text: str, label: str) -> list[str]:
-    line = next(l for l in text.splitlines() if l.startswith(label))
+    line = next(ln for ln in text.splitlines() if ln.startswith(label))
     return re.split(r"\s{2,}", line[len(label):].strip())
 
 
@@ -58,7 +58,8 @@ def test_planned_arena_vs_naive(small_path):
     s = summarize(small_path)
     assert 0 < s.report["arena_bytes"] <= s.report["naive_bytes"]
     planned = _row(str(s), "activation arena (planned)")[0]
-    assert planned == f"{s.report['arena_bytes'] / 2**20:.2f} MiB vs {s.report['naive_bytes'] / 2**20:.2f} MiB unplanned"
+    mib = lambda b: f"{b / 2**20:.2f} MiB"
+    assert planned == f"{mib(s.report['arena_bytes'])} vs {mib(s.report['naive_bytes'])} unplanned"
 
 
 def test_op_the_frontend_does_not_know_is_listed_not_raised(tmp_path, capsys):

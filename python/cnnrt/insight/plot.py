@@ -18,19 +18,19 @@ def plot_roofline(prof, path) -> None:
     except ImportError:
         raise CnnrtError("the roofline plot needs matplotlib: pip install matplotlib "
                          "(or pip install 'cnnrt[test]')") from None
-    layers = [l for l in prof.layers if l.flops and l.time > 0]
+    layers = [layer for layer in prof.layers if layer.flops and layer.time > 0]
     r = prof.roofline
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    lo = min([l.intensity for l in layers] + [r.ridge / 100]) / 2
-    hi = max([l.intensity for l in layers] + [r.ridge * 10]) * 2
+    lo = min([layer.intensity for layer in layers] + [r.ridge / 100]) / 2
+    hi = max([layer.intensity for layer in layers] + [r.ridge * 10]) * 2
     x = np.geomspace(lo, hi, 200)
     ax.plot(x, np.minimum(r.gflops, x * r.gbytes), "k-", lw=2,
             label=f"roof: sgemm {r.gflops:.0f} GFLOP/s, copy {r.gbytes:.1f} GB/s")
     if layers:
-        times = np.array([l.time for l in layers])
-        ops = sorted({l.op.split("+")[0] for l in layers})
+        times = np.array([layer.time for layer in layers])
+        ops = sorted({layer.op.split("+")[0] for layer in layers})
         for op in ops:
-            sel = [i for i, l in enumerate(layers) if l.op.split("+")[0] == op]
+            sel = [i for i, layer in enumerate(layers) if layer.op.split("+")[0] == op]
             ax.scatter([layers[i].intensity for i in sel], [layers[i].gflops for i in sel],
                        s=20 + 400 * times[sel] / times.max(), alpha=0.6, label=op)
     ax.set_xscale("log")

@@ -88,31 +88,31 @@ class Profile:
     @property
     def layer_sum(self) -> float:
         """Sum of the layers' median times."""
-        return sum(l.time for l in self.layers)
+        return sum(layer.time for layer in self.layers)
 
     def top(self, n: int | None = None) -> list[LayerProfile]:
-        return sorted(self.layers, key=lambda l: -l.time)[:n]
+        return sorted(self.layers, key=lambda layer: -layer.time)[:n]
 
     def table(self, top: int | None = 20) -> str:
         rows = self.top(top)
         total = self.total
-        name_w = min(max([len(l.name) for l in rows] + [5]), 32)
-        op_w = min(max([len(l.op) for l in rows] + [2]), 24)
+        name_w = min(max([len(layer.name) for layer in rows] + [5]), 32)
+        op_w = min(max([len(layer.op) for layer in rows] + [2]), 24)
         head = (f"{'layer':<{name_w}}  {'op':<{op_w}} {'ms':>8} {'%':>5} {'GFLOP/s':>8} {'moved':>8} "
                 f"{'FLOP/B':>7} {'roof':>6} {'eff.':>5}  ONNX nodes")
         r = self.roofline
         lines = [f"{Path(self.source).name}: {len(self.layers)} layers, inputs {self.shapes}, "
                  f"{len(self.run_times)} runs (medians), {r.isa}, {r.num_threads} threads",
                  head, "-" * len(head)]
-        for l in rows:
-            eff = l.efficiency
+        for layer in rows:
+            eff = layer.efficiency
             lines.append(
-                f"{l.name[:name_w]:<{name_w}}  {l.op[:op_w]:<{op_w}} {l.time * 1e3:>8.3f} "
-                f"{100 * l.time / total:>5.1f} {l.gflops:>8.2f} {human(l.bytes) + 'B':>8} "
-                f"{l.intensity:>7.2f} {l.attainable:>6.1f} "
-                f"{(f'{100 * eff:.0f}%' if eff is not None else '-'):>5}  {_origins(l.origin)}")
+                f"{layer.name[:name_w]:<{name_w}}  {layer.op[:op_w]:<{op_w}} {layer.time * 1e3:>8.3f} "
+                f"{100 * layer.time / total:>5.1f} {layer.gflops:>8.2f} {human(layer.bytes) + 'B':>8} "
+                f"{layer.intensity:>7.2f} {layer.attainable:>6.1f} "
+                f"{(f'{100 * eff:.0f}%' if eff is not None else '-'):>5}  {_origins(layer.origin)}")
         lines.append("-" * len(head))
-        flops = sum(l.flops for l in self.layers)
+        flops = sum(layer.flops for layer in self.layers)
         lines += [
             f"end to end {total * 1e3:.3f} ms median; layers sum to {self.layer_sum * 1e3:.3f} ms "
             f"({100 * self.layer_sum / total:.1f}%; the rest is the call itself: input checks, "
@@ -121,7 +121,7 @@ class Profile:
             f"roofline ({r.cpu}, {r.num_threads} threads, {r.isa}): sgemm {r.gflops:.1f} GFLOP/s, "
             f"copy {r.gbytes:.1f} GB/s, ridge at {r.ridge:.1f} FLOP/B; roof = min(peak, FLOP/B x "
             f"bandwidth), eff. = achieved / roof (bandwidth / copy bandwidth without FLOPs)"]
-        if any("winograd" in l.kernel for l in self.layers):
+        if any("winograd" in layer.kernel for layer in self.layers):
             lines.append("FLOPs are the direct algorithm's (as the accounting counts them): a "
                          "Winograd conv does fewer, so its GFLOP/s and eff. can pass the roof")
         if self.folded:
@@ -138,10 +138,10 @@ class Profile:
                          "cpu": self.roofline.cpu, "num_threads": self.roofline.num_threads,
                          "isa": self.roofline.isa},
             "folded": [list(f) for f in self.folded],
-            "layers": [{"name": l.name, "op": l.op, "kernel": l.kernel, "origin": l.origin,
-                        "time": l.time, "times": l.times, "flops": l.flops, "bytes": l.bytes,
-                        "intensity": l.intensity, "gflops": l.gflops, "attainable": l.attainable,
-                        "efficiency": l.efficiency} for l in self.layers],
+            "layers": [{"name": layer.name, "op": layer.op, "kernel": layer.kernel, "origin": layer.origin,
+                        "time": layer.time, "times": layer.times, "flops": layer.flops, "bytes": layer.bytes,
+                        "intensity": layer.intensity, "gflops": layer.gflops, "attainable": layer.attainable,
+                        "efficiency": layer.efficiency} for layer in self.layers],
         }
 
     def chrome_trace(self, path) -> None:
@@ -166,7 +166,8 @@ def _origins(names: list[str], limit: int = 4) -> str:
 def profile(model, runs: int = 10, warmup: int = 2, shapes: dict | None = None,
             seed: int = 0) -> Profile:
     """Profiles `model` (a cnnrt.Model on the cpu backend) on random inputs of `shapes`
-    (default: its declared shapes, symbolic dims as 1)."""
+    (default: its declared shapes, symbolic dims as 1). Runs made meanwhile from other threads
+    would be counted in the step times: profile a model nobody else is running."""
     if runs < 1:
         raise ValueError(f"runs must be at least 1, not {runs}")
     exe = model.compiled(shapes)
@@ -177,13 +178,25 @@ def profile(model, runs: int = 10, warmup: int = 2, shapes: dict | None = None,
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal(v.shape).astype(v.dtype) for v in exe.graph.inputs]
     roof = machine_roofline(plan.num_threads, plan.isa)
+    starts, run_times, steps = _timed_runs(exe, inputs, runs, warmup)
+    layers, step_layer = _layers(exe, steps, roof)
+    _, folded = coverage(exe.graph, model.graph.source_nodes)
+    per_run = [{"start": st, "end_to_end": rt, "steps": [float(d) for d in row]}
+               for st, rt, row in zip(starts, run_times, steps)]
+    return Profile(model.graph.source, {v.name: tuple(v.shape) for v in exe.graph.inputs},
+                   layers, run_times, roof, folded, per_run, step_layer, list(plan.step_kernels()))
 
+
+def _timed_runs(exe, inputs, runs: int, warmup: int):
+    """(start of each run, its end-to-end seconds, (runs, steps) array of step seconds), the
+    step timers on for these runs only."""
+    plan = exe.plan
     was_on = plan.profiling
     plan.profiling = True
     try:
         for _ in range(warmup):
             exe.run(inputs)
-        step_runs, run_times, starts = [], [], []
+        starts, run_times, steps = [], [], []
         t_start = time.perf_counter()
         for _ in range(runs):
             before = np.array(plan.step_times())
@@ -191,26 +204,25 @@ def profile(model, runs: int = 10, warmup: int = 2, shapes: dict | None = None,
             exe.run(inputs)
             run_times.append(time.perf_counter() - t0)
             starts.append(t0 - t_start)
-            step_runs.append(np.array(plan.step_times()) - before)
+            steps.append(np.array(plan.step_times()) - before)
     finally:
         plan.profiling = was_on
-    steps = np.stack(step_runs)  # (runs, steps)
+    return starts, run_times, np.stack(steps)
 
-    kernels = plan.step_kernels()
+
+def _layers(exe, steps: np.ndarray, roof: Roofline) -> tuple[list[LayerProfile], list[int]]:
+    """One LayerProfile per graph node, its steps' times summed; and each step's layer index."""
+    kernels = exe.plan.step_kernels()
     layers, index = [], {}
     for s, node in enumerate(exe.step_nodes):
         if id(node) not in index:
             cost = node_cost(node)
             index[id(node)] = len(layers)
-            layers.append(LayerProfile(node.name, describe_op(node), "", list(node.origin), cost.flops,
-                                       cost.bytes_read + cost.bytes_written, [0.0] * runs, roof))
+            layers.append(LayerProfile(node.name, describe_op(node), "", list(node.origin),
+                                       cost.flops, cost.bytes_read + cost.bytes_written,
+                                       [0.0] * len(steps), roof))
         layer = layers[index[id(node)]]
         layer.times = [t + float(d) for t, d in zip(layer.times, steps[:, s])]
         if kernels[s]:
             layer.kernel = "+".join(filter(None, [layer.kernel, kernels[s]]))
-    bound = {v.name: tuple(v.shape) for v in exe.graph.inputs}
-    _, folded = coverage(exe.graph, model.graph.source_nodes)
-    per_run = [{"start": st, "end_to_end": rt, "steps": [float(d) for d in row]}
-               for st, rt, row in zip(starts, run_times, steps)]
-    return Profile(model.graph.source, bound, layers, run_times, roof, folded, per_run,
-                   [index[id(n)] for n in exe.step_nodes], list(kernels))
+    return layers, [index[id(n)] for n in exe.step_nodes]

@@ -4,8 +4,9 @@ Both are measured by cnnrt's own engine, timing one step with its step timer (so
 Python call nor the output copy is counted): for arithmetic a 1024x1024x1024 GEMM, run as a
 1x1 conv of 1024 channels on a 32x32 map (the engine's GEMM micro-kernels, which its convs
 use); for bandwidth a 64 MiB `copy` step (bytes read + bytes written). Best of several runs
-after a warm-up: on a shared machine the best is the closest to what the hardware can do. Measured once per (CPU model, thread count, ISA) and kept in `roofline.json` in the
-cnnrt cache folder (`~/.cache/cnnrt` or $CNNRT_CACHE).
+after a warm-up: on a shared machine the best is the closest to what the hardware can do.
+Measured once per (CPU model, thread count, ISA) and kept in `roofline.json` in the cnnrt
+cache folder (`~/.cache/cnnrt` or $CNNRT_CACHE).
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ def cpu_model() -> str:
 
 def machine_roofline(num_threads: int, isa: str = "auto") -> Roofline:
     """The cached ceilings for this CPU at this thread count (measured on first use)."""
-    from .. import _engine
     from ..cli import cache_dir
 
     threads = _engine_threads(num_threads)

@@ -19,15 +19,15 @@ onnxruntime runs with its graph optimizations off: the oracle executes the model
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import onnx
 
-from ..accounting.report import describe_op
-from ..errors import CnnrtError, InputError, ModelLoadError
+from ..errors import InputError
+from .bisect import Divergence, first_divergence
+from .oracle import OrtOracle, onnx_proto, rel_error
 
 
 @dataclass
@@ -48,18 +48,6 @@ class Case:
     @property
     def passed(self) -> bool:
         return all(o.passed for o in self.outputs)
-
-
-@dataclass
-class Divergence:
-    value: str                   # the first value that differs (an ONNX value name)
-    step: str                    # the cnnrt step that writes it
-    op: str                      # that step's op, as the accounting describes it
-    origin: list[tuple[str, str]]  # (ONNX node, ONNX op) the step stands for
-    rel: float                   # its relative error
-    last_agreeing: str | None    # the value just before it that still agreed
-    also_suspect: list[str] = field(default_factory=list)  # other steps between the two
-    probes: int = 0
 
 
 @dataclass
@@ -111,11 +99,11 @@ def verify(model, *, seeds=(0, 1, 2), tol: float = 1e-4, images="auto", bisect: 
 
     if isinstance(model, cnnrt.Model):
         m = model
-        proto = _onnx_proto(onnx_model if onnx_model is not None else m.graph.source)
+        proto = onnx_proto(onnx_model if onnx_model is not None else m.graph.source)
     else:
-        proto = _onnx_proto(onnx_model if onnx_model is not None else model)
+        proto = onnx_proto(onnx_model if onnx_model is not None else model)
         m = cnnrt.load(model, backend=backend, num_threads=num_threads)
-    ort = _Oracle(proto, m.graph.source, num_threads)
+    ort = OrtOracle(proto, m.graph.source, num_threads)
 
     report = VerifyReport(m.graph.source, tol, [])
     failing = None
@@ -138,57 +126,8 @@ def verify(model, *, seeds=(0, 1, 2), tol: float = 1e-4, images="auto", bisect: 
         check(f"image {Path(img).name}", {m.graph.inputs[0].name:
                                           m.preprocess.image_to_tensor(img)[None]})
     if failing is not None and bisect:
-        report.divergence = _bisect(m, ort, *failing, tol)
+        report.divergence = first_divergence(m, ort, *failing, tol)
     return report
-
-
-# --- the two sides ----------------------------------------------------------------------
-
-def _onnx_proto(model) -> onnx.ModelProto:
-    if isinstance(model, onnx.ModelProto):
-        return model
-    if isinstance(model, (bytes, bytearray)):
-        return onnx.load_from_string(bytes(model))
-    path = str(model)
-    if not Path(path).is_file():
-        raise ModelLoadError(f"{path}: verify needs the ONNX model for onnxruntime; pass "
-                             f"onnx_model= (a path, ModelProto or bytes)")
-    return onnx.load(path)
-
-
-class _Oracle:
-    """onnxruntime on the ONNX model, optionally with some intermediate values as outputs."""
-
-    def __init__(self, proto: onnx.ModelProto, source: str, num_threads: int):
-        try:
-            import onnxruntime  # noqa: F401
-        except ImportError:
-            raise CnnrtError("verify needs onnxruntime: pip install onnxruntime") from None
-        self.proto, self.source, self.num_threads = proto, source, num_threads
-        self.sess = self._session(proto)
-        self.output_names = [o.name for o in self.sess.get_outputs()]
-        self.values = {o for n in proto.graph.node for o in n.output if o}
-
-    def _session(self, proto):
-        import onnxruntime as ort
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        if self.num_threads:
-            so.intra_op_num_threads = self.num_threads
-        try:
-            return ort.InferenceSession(proto.SerializeToString(), so,
-                                        providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001 - onnxruntime's own error types
-            raise CnnrtError(f"{self.source}: onnxruntime cannot load the model: {e}") from None
-
-    def run(self, feeds: dict) -> list[np.ndarray]:
-        return self.sess.run(None, feeds)
-
-    def value(self, name: str, feeds: dict) -> np.ndarray:
-        probe = onnx.ModelProto()
-        probe.CopyFrom(self.proto)
-        probe.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-        return self._session(probe).run([name], feeds)[0]
 
 
 def _random_feeds(m, seed: int) -> dict[str, np.ndarray]:
@@ -235,85 +174,8 @@ def _compare(name: str, ours: np.ndarray, ref: np.ndarray, tol: float) -> Output
         return OutputCheck(name, float("inf"), float("inf"), None, False, "NaN or inf")
     diff = np.abs(a - b)
     max_abs = float(diff.max()) if diff.size else 0.0
-    rel = _rel(a, b)
+    rel = rel_error(a, b)
     top1 = None
     if a.ndim == 2 and a.shape[1] > 1:
         top1 = float(np.mean(a.argmax(axis=1) == b.argmax(axis=1)))
     return OutputCheck(name, max_abs, rel, top1, rel <= tol)
-
-
-def _rel(a: np.ndarray, b: np.ndarray) -> float:
-    num, den = float(np.linalg.norm((a - b).ravel())), float(np.linalg.norm(b.ravel()))
-    if den == 0:
-        return 0.0 if num == 0 else float("inf")
-    return num / den
-
-
-# --- bisection ----------------------------------------------------------------------------
-
-def _bisect(m, ort: _Oracle, feeds: dict, output: str, tol: float) -> Divergence:
-    from ..passes import prepare
-
-    arrays = [np.asarray(feeds[v.name], dtype=np.float32) for v in m.graph.inputs]
-    shapes = {v.name: a.shape for v, a in zip(m.graph.inputs, arrays)}
-    g = prepare(m._graph_with_weights(), shapes, optimize=m.optimize)
-    prod = g.producers()
-    target = g.outputs[m.outputs.index(output)]
-    ancestors = _ancestors(g, target)
-    order = [n for n in g.nodes if id(n) in ancestors]
-    cands = [v for n in order for v in n.outputs
-             if v.name in ort.values and v.dtype == "float32"]
-    if not cands or cands[-1] is not target:
-        cands.append(target)
-
-    def error(v) -> float:
-        probe = g.clone()  # compiling lets go of the graph's weights: each probe its own copy
-        mine = next(x for x in probe.values() if x.name == v.name)
-        probe.outputs = [*probe.outputs, mine]
-        ours = m.backend.compile(probe, m.options).run(arrays)[-1]
-        ref = ort.value(v.name, feeds)
-        if np.shape(ours) != np.shape(ref):
-            return float("inf")
-        return _rel(np.asarray(ours, np.float64), np.asarray(ref, np.float64))
-
-    lo, hi, probes = 0, len(cands) - 1, 0
-    hi_err = _rel_of_output(m, ort, feeds, output)
-    while lo < hi:  # cands[hi] differs; cands[lo - 1], when lo > 0, was probed and agreed
-        mid = (lo + hi) // 2
-        err = error(cands[mid])
-        probes += 1
-        if err > tol:
-            hi, hi_err = mid, err
-        else:
-            lo = mid + 1
-    culprit = cands[hi]
-    node = prod[id(culprit)]
-    last_ok = cands[hi - 1] if hi > 0 else None
-    between = []
-    if last_ok is not None:
-        start = order.index(prod[id(last_ok)])
-        between = [n.name for n in order[start + 1:order.index(node)]]
-    ops = dict(m.graph.source_nodes)
-    return Divergence(culprit.name, node.name, describe_op(node),
-                      [(o, ops.get(o, "?")) for o in node.origin], hi_err,
-                      last_ok.name if last_ok is not None else None, between, probes)
-
-
-def _rel_of_output(m, ort: _Oracle, feeds: dict, output: str) -> float:
-    ours = m.run(feeds)[output]
-    ref = dict(zip(ort.output_names, ort.run(feeds)))[output]
-    return _rel(np.asarray(ours, np.float64), np.asarray(ref, np.float64))
-
-
-def _ancestors(g, target) -> set[int]:
-    """ids of the nodes `target` depends on (its producer included)."""
-    prod = g.producers()
-    seen: set[int] = set()
-    stack = [target]
-    while stack:
-        n = prod.get(id(stack.pop()))
-        if n is None or id(n) in seen:
-            continue
-        seen.add(id(n))
-        stack.extend(v for v in n.inputs if v is not None)
-    return seen
