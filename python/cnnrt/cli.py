@@ -107,7 +107,8 @@ def cmd_summary(args) -> int:
 
 def cmd_profile(args) -> int:
     m = cnnrt.load(resolve_model(args.model), num_threads=args.threads)
-    shapes = {v.name: (args.batch, *v.shape[1:]) for v in m.graph.inputs} if args.batch > 1 else None
+    shapes = ({v.name: (args.batch, *v.shape[1:]) for v in m.graph.inputs if v.shape}
+              if args.batch > 1 else None)
     prof = m.profile(runs=args.runs, warmup=args.warmup, shapes=shapes)
     print(prof.table(top=args.top))
     if args.trace:

@@ -67,10 +67,13 @@ def machine_roofline(num_threads: int, isa: str = "auto") -> Roofline:
     r = measure(threads, isa)
     cache = _read(path)  # another process may have added entries meanwhile
     cache[key] = asdict(r)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".roofline")
-    with os.fdopen(fd, "w") as f:
-        json.dump(cache, f, indent=1)
-    os.replace(tmp, path)  # readers never see half a file
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".roofline")
+        with os.fdopen(fd, "w") as f:
+            json.dump(cache, f, indent=1)
+        os.replace(tmp, path)  # readers never see half a file
+    except OSError:  # a read-only cache: the measurement stands, it is just not kept
+        pass
     return r
 
 
