@@ -67,6 +67,19 @@ def test_origins_cover_every_onnx_node_once(prof):
     assert fused["c1"] == ["c1", "bn1", "r1"] and fused["c2"] == ["c2", "add", "r2"]
 
 
+def test_origins_of_an_inception_network(tmp_path):
+    """GoogLeNet: concats eliminated (steps without a kernel), every ONNX node in one step."""
+    from cnnrt import models
+    m = cnnrt.load(models.build("googlenet", weights="random", seed=0, size=64))
+    prof = m.profile(runs=1, warmup=0)
+    seen = [o for layer in prof.layers for o in layer.origin]
+    assert len(seen) == len(set(seen))
+    assert set(seen) | {n for n, _ in prof.folded} == {n for n, _ in m.graph.source_nodes}
+    assert len(prof.layers) < len(m.graph.source_nodes)
+    concats = [layer for layer in prof.layers if layer.op.startswith("concat")]
+    assert concats and all(not layer.kernel and layer.times == [0.0] for layer in concats)
+
+
 def test_efficiency_is_measured_against_the_roofline(prof):
     r = prof.roofline
     assert r.gflops > 0 and r.gbytes > 0 and r.num_threads == 1

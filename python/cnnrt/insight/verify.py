@@ -92,11 +92,12 @@ def verify(model, *, seeds=(0, 1, 2), tol: float = 1e-4, images="auto", bisect: 
 
     model: an ONNX file path, ModelProto or bytes (loaded with `backend`, `num_threads`), or a
     cnnrt.Model (then the ONNX model is `onnx_model`, default the file it was loaded from).
-    seeds: one random-input case per seed. images: "auto" (the bundled cat photo, for an
-    image classifier), a list of image paths, or None. bisect: find the first diverging layer
-    on a FAIL."""
+    seeds: one random-input case per seed (an int n: seeds 0..n-1). images: "auto" (the
+    bundled cat photo, for an image classifier), a list of image paths, or None. bisect: find
+    the first diverging layer on a FAIL."""
     import cnnrt
 
+    seeds = range(seeds) if isinstance(seeds, int) else seeds
     if isinstance(model, cnnrt.Model):
         m = model
         proto = onnx_proto(onnx_model if onnx_model is not None else m.graph.source)
