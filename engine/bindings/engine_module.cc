@@ -201,7 +201,9 @@ PYBIND11_MODULE(_engine, m) {
       .def_property_readonly("naive_bytes", &Plan::naive_bytes)
       .def("step_kernels", &Plan::step_kernels)
       .def("step_times", &Plan::step_times,
-           "Seconds per step since compile, summed over runs (CNNRT_PROFILE=1 at compile, else 0)")
+           "Seconds per step since compile, summed over the runs made while profiling was on")
+      .def_property("profiling", &Plan::profiling, &Plan::set_profiling,
+                    "Per-step timers on/off (off by default, on when CNNRT_PROFILE=1 at compile)")
       .def_property_readonly("isa", &Plan::isa)
       .def_property_readonly("num_threads", &Plan::num_threads);
 }

@@ -63,10 +63,11 @@ void Plan::run(const std::vector<const float*>& in, const std::vector<float*>& o
     for (int v : st.inputs) ins.push_back(v >= 0 ? ptr[v] : nullptr);
     for (int v : st.outputs) outs.push_back(ptr[v]);
     using Clock = std::chrono::steady_clock;
-    const Clock::time_point t0 = profile_ ? Clock::now() : Clock::time_point{};
+    const bool timed = profiling();
+    const Clock::time_point t0 = timed ? Clock::now() : Clock::time_point{};
     try {
       kernels_[s]->run(StepArgs{ins.data(), outs.data(), scratch, *pool_});
-      if (profile_)
+      if (timed)
         step_ns_[s] += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
     } catch (const std::exception& e) {
       throw std::runtime_error("step '" + st.name + "' (" + st.op + "): " + e.what());

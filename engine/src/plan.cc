@@ -212,7 +212,7 @@ void Plan::compile(int num_threads, const std::string& isa) {
     else if (where_[r].kind == Where::Input) where_[v] = {Where::Input, where_[r].index, off};
   }
   const char* prof = std::getenv("CNNRT_PROFILE");
-  profile_ = prof && std::strcmp(prof, "") != 0 && std::strcmp(prof, "0") != 0;
+  if (prof && std::strcmp(prof, "") != 0 && std::strcmp(prof, "0") != 0) set_profiling(true);
   step_ns_ = std::make_unique<std::atomic<int64_t>[]>(steps_.size());
   for (size_t s = 0; s < steps_.size(); ++s) step_ns_[s] = 0;
   arena_bytes_ = mp.arena_bytes;

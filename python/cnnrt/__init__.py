@@ -79,6 +79,13 @@ def load(model, backend: str | None = None, *, device: str | None = None,
     return m
 
 
+def verify(model, **options):
+    """cnnrt against onnxruntime on random inputs (and the cat photo, for an image classifier);
+    on a mismatch, the first layer that differs. See cnnrt.insight.verify."""
+    from .insight.verify import verify as _verify
+    return _verify(model, **options)
+
+
 def _reloader(model):
     """() -> the model imported again, for a Model that released its weights; None where that
     cannot be done safely: a ModelProto or bytearray (the caller may change it)."""
@@ -108,6 +115,6 @@ def _file_stamp(path: str):
     return st.st_size, st.st_mtime_ns
 
 
-__all__ = ["load", "Model", "backends", "register_backend", "get_backend", "CnnrtError",
+__all__ = ["load", "verify", "Model", "backends", "register_backend", "get_backend", "CnnrtError",
            "ModelNotFoundError", "ModelLoadError", "UnsupportedOpError", "ShapeError", "InputError",
            "ImageError", "BackendError", "__version__"]

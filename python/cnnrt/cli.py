@@ -2,6 +2,8 @@
 
     cnnrt classify [IMAGE] [--model NAME_OR_PATH]   top-5 labels, params, MACs, latency
     cnnrt summary MODEL                             the per-layer accounting table
+    cnnrt profile MODEL [--trace F] [--roofline F]  measured time per layer vs the roofline
+    cnnrt verify MODEL                              cnnrt vs onnxruntime, first diverging layer
     cnnrt zoo list | cnnrt zoo export NAME -o FILE  the model builders
     cnnrt compare [--models a,b] [--include-l2]     the survey's table, measured
     cnnrt backends                                  registered backends
@@ -92,14 +94,43 @@ def cmd_bench(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    m = cnnrt.load(resolve_model(args.model), backend=args.backend, device=args.device,
-                   precision=args.precision)
-    s = m.summary(batch=args.batch)
+    from .insight.summary import summarize
+    backend = args.backend or cnnrt.DEVICES[args.device or "cpu"]
+    s = summarize(resolve_model(args.model), backend=backend, batch=args.batch,
+                  precision=args.precision)
     print(s)
     if args.optimized:
         print()
         print(s.optimized_table())
     return 0
+
+
+def cmd_profile(args) -> int:
+    m = cnnrt.load(resolve_model(args.model), num_threads=args.threads)
+    shapes = ({v.name: (args.batch, *v.shape[1:]) for v in m.graph.inputs if v.shape}
+              if args.batch > 1 else None)
+    prof = m.profile(runs=args.runs, warmup=args.warmup, shapes=shapes)
+    print(prof.table(top=args.top))
+    if args.trace:
+        prof.chrome_trace(args.trace)
+        print(f"wrote {args.trace} (open in chrome://tracing or ui.perfetto.dev)")
+    if args.roofline:
+        prof.roofline_plot(args.roofline)
+        print(f"wrote {args.roofline}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(prof.to_dict(), f, indent=1)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .insight.verify import verify
+    images = args.image or (None if args.no_images else "auto")
+    report = verify(resolve_model(args.model), seeds=range(args.seeds), tol=args.tol,
+                    images=images, bisect=not args.no_bisect, num_threads=args.threads)
+    print(report)
+    return 0 if report.passed else 1
 
 
 def cmd_zoo(args) -> int:
@@ -156,6 +187,27 @@ def main(argv=None) -> int:
     s.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default=None)
     s.add_argument("--optimized", action="store_true", help="also the per-step table after fusion")
     s.set_defaults(func=cmd_summary)
+    f = sub.add_parser("profile", help="measured time per layer against this machine's roofline")
+    f.add_argument("model", help="an ONNX file or a zoo name")
+    f.add_argument("--runs", type=int, default=10, help="profiled runs (medians per layer)")
+    f.add_argument("--warmup", type=int, default=2)
+    f.add_argument("--threads", type=int, default=0, help="0: every core")
+    f.add_argument("--batch", type=int, default=1)
+    f.add_argument("--top", type=int, default=20, help="rows of the table, slowest first")
+    f.add_argument("--trace", help="write a Chrome-trace JSON here")
+    f.add_argument("--roofline", help="write a roofline plot (PNG) here; needs matplotlib")
+    f.add_argument("--json", help="write the full profile as JSON here")
+    f.set_defaults(func=cmd_profile)
+    v = sub.add_parser("verify", help="cnnrt vs onnxruntime; on a mismatch, the first layer that differs")
+    v.add_argument("model", help="an ONNX file or a zoo name")
+    v.add_argument("--seeds", type=int, default=3, help="random-input cases")
+    v.add_argument("--tol", type=float, default=1e-4, help="relative (norm-wise) tolerance")
+    v.add_argument("--image", action="append", help="an image to classify too (repeatable; "
+                   "default: the bundled cat photo, for an image classifier)")
+    v.add_argument("--no-images", action="store_true", help="random inputs only")
+    v.add_argument("--no-bisect", action="store_true", help="do not look for the first diverging layer")
+    v.add_argument("--threads", type=int, default=0)
+    v.set_defaults(func=cmd_verify)
     z = sub.add_parser("zoo", help="model builders")
     z.add_argument("action", choices=["list", "export"])
     z.add_argument("name", nargs="?")

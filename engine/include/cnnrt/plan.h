@@ -63,9 +63,12 @@ class Plan {
   const std::vector<std::string>& step_kernels() const { return kernel_names_; }
   const std::string& isa() const { return isa_name_; }
   int num_threads() const { return num_threads_; }
-  // Wall seconds spent in each step since compile, summed over runs. Recorded only when the
-  // environment has CNNRT_PROFILE=1 at compile time (otherwise all zero and no clock reads).
+  // Wall seconds spent in each step since compile, summed over runs. Recorded only while
+  // profiling is on: set_profiling(true), or CNNRT_PROFILE=1 in the environment at compile
+  // time (otherwise all zero and no clock reads).
   std::vector<double> step_times() const;
+  void set_profiling(bool on) { profile_.store(on, std::memory_order_relaxed); }
+  bool profiling() const { return profile_.load(std::memory_order_relaxed); }
 
  private:
   struct Where;   // where a value's storage is found at run time
@@ -89,7 +92,7 @@ class Plan {
   size_t arena_bytes_ = 0, naive_bytes_ = 0, scratch_bytes_ = 0;
   std::string isa_name_;
   int num_threads_ = 0;
-  bool profile_ = false;
+  std::atomic<bool> profile_{false};  // may be switched while other threads run
   std::unique_ptr<std::atomic<int64_t>[]> step_ns_;  // per step, when profile_
 
   mutable std::mutex arenas_mu_;

@@ -30,7 +30,7 @@ class LayerCost:
 
 
 def account(graph: Graph) -> tuple[list[LayerCost], Cost]:
-    rows = [LayerCost(n.name, _describe(n), n.outputs[0].shape, node_cost(n), list(n.origin),
+    rows = [LayerCost(n.name, describe_op(n), n.outputs[0].shape, node_cost(n), list(n.origin),
                       sum(np.dtype(v.dtype).itemsize * v.size for v in n.outputs))
             for n in graph.nodes]
     total = Cost()
@@ -39,7 +39,8 @@ def account(graph: Graph) -> tuple[list[LayerCost], Cost]:
     return rows, total
 
 
-def _describe(n) -> str:
+def describe_op(n) -> str:
+    """The op as a table shows it: conv3x3/s2/dw+relu, conv1x1+add+relu, add, max_pool, ..."""
     a = n.attrs
     if n.op == "conv":
         k = n.inputs[1].shape
@@ -63,7 +64,8 @@ def _describe(n) -> str:
     return s
 
 
-def _num(x: int) -> str:
+def human(x: int) -> str:
+    """1234567 -> '1.23M'."""
     for unit, div in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if abs(x) >= div:
             return f"{x / div:.2f}{unit}"
@@ -79,10 +81,10 @@ def format_table(rows: list[LayerCost], total: Cost, title: str = "") -> str:
     lines += [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r.name[:name_w]:<{name_w}}  {r.op:<{op_w}}  {str(tuple(r.shape)):<20} "
-                     f"{_num(r.cost.params):>9} {_num(r.cost.macs):>9} {_num(r.cost.flops):>9} "
-                     f"{_num(r.activation_bytes) + 'B':>9}")
+                     f"{human(r.cost.params):>9} {human(r.cost.macs):>9} {human(r.cost.flops):>9} "
+                     f"{human(r.activation_bytes) + 'B':>9}")
     lines.append("-" * len(head))
     act = sum(r.activation_bytes for r in rows)
-    lines.append(f"{'total':<{name_w}}  {'':<{op_w}}  {'':<20} {_num(total.params):>9} "
-                 f"{_num(total.macs):>9} {_num(total.flops):>9} {_num(act) + 'B':>9}")
+    lines.append(f"{'total':<{name_w}}  {'':<{op_w}}  {'':<20} {human(total.params):>9} "
+                 f"{human(total.macs):>9} {human(total.flops):>9} {human(act) + 'B':>9}")
     return "\n".join(lines)

@@ -92,8 +92,9 @@ def _step(n: Node) -> tuple[str, list[int], dict]:
 
 
 class CpuExecutable(Executable):
-    def __init__(self, graph: Graph, plan, vids: dict[int, int], report: dict):
+    def __init__(self, graph: Graph, plan, vids: dict[int, int], report: dict, step_nodes=()):
         self.graph, self.plan, self.report = graph, plan, report
+        self.step_nodes = list(step_nodes)  # the graph node each engine step was lowered from
         self._in_ids = [id(v) for v in graph.inputs]
         self._vids = vids
 
@@ -172,6 +173,7 @@ class CpuBackend(Backend):
                 raise UnsupportedOpError(f"{graph.source}: node {n.name!r} (op {n.op}, from "
                                          f"{', '.join(n.origin) or 'the model'}) cannot run on the cpu "
                                          f"backend (non-float32 data or non-constant weights)")
+            plan.node = n
             if n.op == "softmax" and n.attrs.get("coerce_2d"):
                 _lower_softmax_2d(plan, n, vid, vids)
                 continue
@@ -192,17 +194,19 @@ class CpuBackend(Backend):
         report = {"backend": "cpu", "isa": plan.isa, "num_threads": plan.num_threads,
                   "arena_bytes": plan.arena_bytes, "naive_bytes": plan.naive_bytes,
                   "kernels": dict(zip(plan.step_names, plan.step_kernels()))}
-        return CpuExecutable(graph, plan._plan, vids, report)
+        return CpuExecutable(graph, plan._plan, vids, report, plan.step_nodes)
 
 
 class _RecordingPlan:
-    """The engine's Plan, remembering step names for the compile report."""
+    """The engine's Plan, remembering each step's name (for the compile report) and the graph
+    node being lowered (`node`, for profiles)."""
 
     def __init__(self, plan):
-        self._plan, self.step_names = plan, []
+        self._plan, self.step_names, self.step_nodes, self.node = plan, [], [], None
 
     def add_step(self, op, ins, outs, attrs, name):
         self.step_names.append(name)
+        self.step_nodes.append(self.node)
         self._plan.add_step(op, ins, outs, attrs, name)
 
     def __getattr__(self, attr):

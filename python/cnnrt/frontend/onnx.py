@@ -77,6 +77,7 @@ class _Importer:
         self.ctx = ConvContext(source, names)
         self.ctx.rank_source = model
         self.env: dict[str, Value] = {}
+        self.source_nodes: list[tuple[str, str]] = []
 
     def run(self) -> Graph:
         self._constants()
@@ -89,7 +90,8 @@ class _Importer:
                 raise ModelLoadError(f"{self.source}: graph output {o.name!r} is produced by no node")
             outputs.append(self.env[o.name])
         meta = {p.key: p.value for p in self.model.metadata_props}
-        return Graph(self.g.name or "graph", inputs, outputs, self.ctx.nodes, meta, self.source)
+        return Graph(self.g.name or "graph", inputs, outputs, self.ctx.nodes, meta, self.source,
+                     self.source_nodes)
 
     # --- constants and inputs ---------------------------------------------------------------
     def _constants(self):
@@ -170,6 +172,7 @@ class _Importer:
                         opset, [self.env[i] if i else None for i in p.input], list(p.output),
                         used_outputs=[bool(o) and o in used for o in p.output])
         ctx._used_node_names.discard(node.name)  # emit() claims it for the first cnnrt node
+        self.source_nodes.append((node.name, p.op_type))
         ctx.node, ctx.fresh = node, set()
         fn = find_converter(p.op_type, domain, opset) if (domain == "" or domain in self.opsets) else None
         if fn is None:

@@ -78,6 +78,9 @@ class Graph:
     nodes: list[Node]
     metadata: dict[str, str] = field(default_factory=dict)
     source: str = "<memory>"  # the file the graph came from, for error messages
+    # (name, op type) of every ONNX node imported, as `Node.origin` names them: what a fused
+    # step stands for can be checked against the whole model (folded nodes leave no step)
+    source_nodes: list[tuple[str, str]] = field(default_factory=list)
 
     # --- queries -------------------------------------------------------------------------
     def producers(self) -> dict[int, Node]:
