@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BackendError, InputError, UnsupportedOpError
+from ..errors import BackendError, InputError, PluginError, UnsupportedOpError
 from ..ir import Graph, Node, Value
 from ..ir.ops import pad_amounts, reduce_axes, slice_params
 from .base import Backend, CompileOptions, Executable, check_fp32_only
@@ -34,6 +34,8 @@ def _epilogue(a: dict) -> dict:
 def _step(n: Node) -> tuple[str, list[int], dict]:
     """(engine op, which node inputs to pass, attrs) for one IR node."""
     a, op = n.attrs, n.op
+    if "::" in op:  # a custom op: its C++ kernel, else its numpy kernel, in a plugin step
+        return "plugin", list(range(len(n.inputs))), {**a, "plugin_kernel": _plugin_kernel(op)}
     if op == "conv":
         return "conv", [0, 1, 2, 3], {"strides": list(a.get("strides", [1, 1])), "pads": list(a.get("pads", [0] * 4)),
                                       "dilations": list(a.get("dilations", [1, 1])), "group": int(a.get("group", 1)),
@@ -91,6 +93,18 @@ def _step(n: Node) -> tuple[str, list[int], dict]:
     raise UnsupportedOpError(f"node {n.name!r}: op {op!r} has no cpu kernel")
 
 
+def _plugin_kernel(op: str) -> str:
+    """The engine's kernel name for custom op `op` (its numpy kernel is registered on demand)."""
+    from ..plugins.custom_ops import custom_op
+    from ..plugins.kernels import engine_callback
+    c = custom_op(op)
+    if c.cpp_library:
+        return op
+    name = op + "/numpy"
+    _engine().register_python_kernel(name, engine_callback(c))
+    return name
+
+
 class CpuExecutable(Executable):
     def __init__(self, graph: Graph, plan, vids: dict[int, int], report: dict):
         self.graph, self.plan, self.report = graph, plan, report
@@ -102,6 +116,8 @@ class CpuExecutable(Executable):
             outs = self.plan.run(inputs)
         except ValueError as e:
             raise InputError(f"{self.graph.source}: {e}") from None
+        except RuntimeError as e:  # a kernel failed while running (a plugin's error status)
+            raise PluginError(f"{self.graph.source}: {e}") from None
         # outputs that are constants or graph inputs never pass through the engine
         by_id = dict(zip(self._in_ids, inputs))
         result, it = [], iter(outs)
@@ -130,6 +146,11 @@ class CpuBackend(Backend):
     def supports(self, node: Node) -> bool:
         if node.op in ("shape", "constant_of_shape"):
             return False
+        if "::" in node.op:  # a custom op: a C++ or numpy kernel
+            from ..plugins.custom_ops import custom_op
+            c = custom_op(node.op)
+            if c is None or not (c.cpp_library or c.numpy):
+                return False
         if node.op in ("conv", "gemm") and not node.inputs[1].is_const:
             return False
         return all(v is None or v.dtype == "float32" or i in _static_inputs(node)
@@ -157,9 +178,11 @@ class CpuBackend(Backend):
             vid(v)
         for n in graph.nodes:
             if not self.supports(n):
+                why = ("it has no C++ or numpy kernel" if "::" in n.op
+                       else "non-float32 data or non-constant weights")
                 raise UnsupportedOpError(f"{graph.source}: node {n.name!r} (op {n.op}, from "
                                          f"{', '.join(n.origin) or 'the model'}) cannot run on the cpu "
-                                         f"backend (non-float32 data or non-constant weights)")
+                                         f"backend ({why})")
             if n.op == "softmax" and n.attrs.get("coerce_2d"):
                 _lower_softmax_2d(plan, n, vid, vids)
                 continue

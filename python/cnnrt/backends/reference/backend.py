@@ -7,8 +7,7 @@ import numpy as np
 from ...errors import InputError, UnsupportedOpError
 from ...ir import Graph, Node
 from ..base import Backend, CompileOptions, Executable, check_fp32_only
-from . import evaluate
-from .kernels import KERNELS
+from . import evaluate, kernel_for
 
 
 class ReferenceExecutable(Executable):
@@ -50,7 +49,7 @@ class ReferenceBackend(Backend):
     devices = ("cpu",)
 
     def supports(self, node: Node) -> bool:
-        return node.op in KERNELS
+        return kernel_for(node.op) is not None
 
     def compile(self, graph: Graph, options: CompileOptions | None = None) -> Executable:
         check_fp32_only("reference", graph, options or CompileOptions())
