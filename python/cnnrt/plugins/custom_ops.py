@@ -146,13 +146,12 @@ def _call(op: CustomOp, what: str, fn: Callable, n: Node, *args):
     """Calls a plugin's function; anything but a cnnrt error becomes one naming op, node, file."""
     try:
         return fn(*args)
-    except CnnrtError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the plugin's own bug or refusal
+    except Exception as e:  # noqa: BLE001 - the plugin's refusal (a cnnrt error) or its own bug
         shapes = ", ".join(str(s) for s in _in_shapes(n))
-        raise ShapeError(f"node {n.name!r} ({op.domain} {op.op_type}) with input shapes [{shapes}]: "
-                         f"its {what} function {getattr(fn, '__qualname__', fn)!r} (registered at "
-                         f"{op.source}) raised {type(e).__name__}: {e}") from e
+        kind = type(e) if isinstance(e, CnnrtError) else ShapeError
+        raise kind(f"node {n.name!r} ({op.domain} {op.op_type}) with input shapes [{shapes}]: "
+                   f"its {what} function {getattr(fn, '__qualname__', fn)!r} (registered at "
+                   f"{op.source}) raised {type(e).__name__}: {e}") from e
 
 
 def _infer(op: CustomOp) -> Callable:
