@@ -63,8 +63,9 @@ int python_trampoline(const cnnrt_tensor* in, int32_t n_in, const cnnrt_tensor* 
     py::handle fn(static_cast<PyObject*>(user_data));
     fn(ins, outs, attr_dict(attrs));
     return CNNRT_OK;
-  } catch (py::error_already_set& e) {
-    write_error(err, err_len, e.what());
+  } catch (py::error_already_set& e) {  // the message without pybind11's traceback
+    const std::string type = py::str(e.type().attr("__name__")), msg = py::str(e.value());
+    write_error(err, err_len, type == "RuntimeError" ? msg : type + ": " + msg);
   } catch (const std::exception& e) {
     write_error(err, err_len, e.what());
   }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError, UnsupportedOpError
+from ...errors import InputError, PluginError, UnsupportedOpError
 from ...ir import Graph, Node
 from ..base import Backend, CompileOptions, Executable, check_fp32_only
 from . import evaluate, kernel_for
@@ -38,7 +38,11 @@ class ReferenceExecutable(Executable):
             return None if v is None else (v.const if v.const is not None else env[id(v)])
 
         for n in g.nodes:
-            for v, out in zip(n.outputs, evaluate(n, [get(v) for v in n.inputs])):
+            try:
+                outs = evaluate(n, [get(v) for v in n.inputs])
+            except PluginError as e:  # a custom op's kernel failed: name the model too
+                raise PluginError(f"{g.source}: {e}") from e.__cause__
+            for v, out in zip(n.outputs, outs):
                 env[id(v)] = out
         # copies: outputs never alias inputs, constants or each other
         return [np.array(get(v)) for v in g.outputs]
