@@ -68,9 +68,9 @@ def test_unsupported_nodes_fall_back_to_cpu_and_match_onnxruntime(toy):
             assert_close(out[name], ref, 1e-4, what=f"{name}, batch {batch}")
     report = m.compiled().report
     assert report["backend"] == "cpu+elementwise"
-    assert report["placement"] == {"conv1": "cpu", "pool": "cpu", "sig": "elementwise",
+    assert report["node_backends"] == {"conv1": "cpu", "pool": "cpu", "sig": "elementwise",
                                    "add": "elementwise", "conv2": "cpu", "gap": "cpu", "flat": "cpu",
-                                   "fc": "cpu"}, report["placement"]
+                                   "fc": "cpu"}, report["node_backends"]
     assert [(s["backend"], s["nodes"]) for s in report["segments"]] == [
         ("cpu", ["conv1", "pool"]), ("elementwise", ["sig", "add"]), ("cpu", ["conv2", "gap", "flat", "fc"])]
     assert report["kernels"]["sig"] == "elementwise:numpy_activation"
@@ -83,7 +83,7 @@ def test_fallback_order_and_no_fallback(toy):
     rng = np.random.default_rng(2)
     m_onnx = model(rng)
     m = cnnrt.load(m_onnx, backend="elementwise", fallback=["reference"])
-    assert set(m.compiled().report["placement"].values()) == {"elementwise", "reference"}
+    assert set(m.compiled().report["node_backends"].values()) == {"elementwise", "reference"}
     x = random_input((2, 3, 10, 10), rng)
     assert_close(m.run(x)["y"], run_ort(m_onnx, {"x": x})[0], 1e-4)
     with pytest.raises(cnnrt.UnsupportedOpError, match="node 'conv1'"):
@@ -95,4 +95,4 @@ def test_a_backend_that_supports_everything_gets_everything():
     m = cnnrt.load(model(rng), backend="cpu")
     report = m.compiled().report
     assert report["backend"] == "cpu" and "segments" not in report
-    assert set(report["placement"].values()) == {"cpu"} and len(report["placement"]) == 8
+    assert set(report["node_backends"].values()) == {"cpu"} and len(report["node_backends"]) == 8

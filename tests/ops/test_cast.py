@@ -25,7 +25,7 @@ def test_cast(to, backend):
         with pytest.raises(cnnrt.UnsupportedOpError, match="cpu backend"):
             cnnrt.load(model, backend="cpu", fallback=False).run({"x": x})
         report = cnnrt.load(model, backend="cpu").compiled().report
-        assert set(report["placement"].values()) == {"reference"}, report
+        assert set(report["node_backends"].values()) == {"reference"}, report
     check_model(model, {"x": x}, backend, rtol=1e-3 if to == TensorProto.FLOAT16 else 1e-4)
 
 

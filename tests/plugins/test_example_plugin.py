@@ -123,8 +123,8 @@ def test_backend_plugin_runs_its_ops_and_falls_back_for_the_rest(plugin):
     assert_close(m.run(x)["y"], oracle(model, x), 1e-5, what="im2col + cpu")
     report = m.compiled().report
     # conv1 carries the fused relu1; the pooling is not im2col's: it runs on cpu
-    assert report["placement"] == {"conv1": "im2col", "shuffle": "im2col", "conv2": "im2col",
-                                   "gap": "cpu"}, report["placement"]
+    assert report["node_backends"] == {"conv1": "im2col", "shuffle": "im2col", "conv2": "im2col",
+                                   "gap": "cpu"}, report["node_backends"]
     assert [s["backend"] for s in report["segments"]] == ["im2col", "cpu"]
     assert "placement: im2col: conv1, shuffle, conv2; cpu: gap" in str(m.summary())
 

@@ -94,7 +94,7 @@ def test_cpp_only_op_falls_back_from_reference_to_cpu(tmp_path):
     register_affine()  # no numpy kernel: the reference backend cannot run it
     m = cnnrt.load(affine_model(), backend="reference")
     report = m.compiled().report
-    assert report["placement"] == {"sig": "reference", "affine": "cpu", "neg": "reference"}, report
+    assert report["node_backends"] == {"sig": "reference", "affine": "cpu", "neg": "reference"}, report
     x = random_input((2, 3, 4, 5), np.random.default_rng(2))
     assert_close(m.run(x)["y"], affine_ref(x), 1e-5)
     with pytest.raises(cnnrt.UnsupportedOpError, match="'affine'.*test.cpp::Affine.*reference"):

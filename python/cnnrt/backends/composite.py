@@ -32,7 +32,7 @@ class CompositeExecutable(Executable):
             kernels.update({k: f"{s.backend}:{v}" for k, v in s.exe.report.get("kernels", {}).items()})
         self.report = {
             "backend": "+".join(dict.fromkeys(s.backend for s in segments)),
-            "placement": {n.name: s.backend for s in segments for n in s.graph.nodes},
+            "node_backends": {n.name: s.backend for s in segments for n in s.graph.nodes},
             "segments": [{"backend": s.backend, "nodes": [n.name for n in s.graph.nodes],
                           "report": s.exe.report} for s in segments],
             "kernels": kernels,

@@ -10,7 +10,8 @@ Stages:
      the graph inputs or earlier segments, and whose outputs are what later segments or the
      graph outputs read;
   3. compile each segment with its backend; CompositeExecutable runs them in order.
-The report of the result has `placement` (node -> backend) whether or not anything fell back.
+The report of the result has `node_backends` (node -> backend) whether or not anything fell
+back (the triton report's own `placement` maps its steps to ONNX nodes).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def compile_with_fallback(graph: Graph, chosen: Backend, fallbacks: list[Backend
     placement = place(graph, [chosen, *fallbacks]) if fallbacks else {}
     if all(b is chosen for b in placement.values()):
         exe = chosen.compile(graph, options)
-        exe.report.setdefault("placement", {n.name: chosen.name for n in graph.nodes})
+        exe.report.setdefault("node_backends", {n.name: chosen.name for n in graph.nodes})
         return exe
     segments = []
     for k, (backend, nodes) in enumerate(cut(graph, placement)):
