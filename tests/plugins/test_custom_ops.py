@@ -255,3 +255,20 @@ def test_broken_entry_point_is_reported(monkeypatch):
     with pytest.raises(cnnrt.PluginError, match=r"cnnrt.ops entry point broken = no_such_module_xyz:register "
                                                 r"failed to load: ModuleNotFoundError"):
         cnnrt.load(model)
+
+
+def test_attributes_the_engine_cannot_carry_fall_back_to_reference():
+    seen = []
+
+    @cnnrt.register_op("test.ops", "Tagged")
+    def tagged(x, tags):
+        seen.append(tags)
+        return -x
+
+    nodes = [helper.make_node("Tagged", ["x"], ["y"], domain="test.ops", tags=["a", "b"], name="tag")]
+    model = model_with(nodes, [("x", [2, 3])], ["y"])
+    m = cnnrt.load(model, backend="cpu")
+    assert m.compiled().report["node_backends"] == {"tag": "reference"}
+    x = random_input((2, 3), np.random.default_rng(17))
+    assert_close(m.run(x)["y"], -x.astype(np.float64), 0)
+    assert seen[-1] == ["a", "b"]

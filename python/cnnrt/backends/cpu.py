@@ -151,6 +151,8 @@ class CpuBackend(Backend):
             c = custom_op(node.op)
             if c is None or not (c.cpp_library or c.numpy):
                 return False
+            if not all(_engine_attr(v) for v in node.attrs.values()):
+                return False  # e.g. a list of strings: the engine's attributes cannot carry it
         if node.op in ("conv", "gemm") and not node.inputs[1].is_const:
             return False
         return all(v is None or v.dtype == "float32" or i in _static_inputs(node)
@@ -232,6 +234,17 @@ def _lower_softmax_2d(plan, n: Node, vid, vids: dict) -> None:
     plan.add_step("reshape", [vid(n.inputs[0])], [a], {}, n.name + "/flatten")
     plan.add_step("softmax", [a], [b], {"axis": 1}, n.name)
     plan.add_step("reshape", [b], [vid(n.outputs[0])], {}, n.name + "/unflatten")
+
+
+def _engine_attr(v) -> bool:
+    """Whether the engine's step attributes can carry v: a number, a string, or a flat list of
+    numbers (what engine/STEPS.md allows)."""
+    number = (int, float, np.integer, np.floating)
+    if isinstance(v, (str, *number)):
+        return True
+    if isinstance(v, np.ndarray):
+        return v.ndim <= 1 and v.dtype.kind in "iuf"
+    return isinstance(v, (list, tuple)) and all(isinstance(x, number) for x in v)
 
 
 def _static_inputs(node: Node) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ match only the built-in ops they know, so they never fuse across a custom op.
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Callable
@@ -82,9 +83,9 @@ def register_op(domain: str, op_type: str, *, shape: Callable | None = None,
     if domain in ("", "ai.onnx"):
         raise PluginError(f"register_op: {op_type!r} must live in a custom domain, not ONNX's "
                           "default one (built-in ops cannot be replaced this way)")
-    caller = inspect.stack()[1]
+    caller = sys._getframe(1)  # where the plugin registers it, for every message about it
     op = CustomOp(domain, op_type, shape, cost, None if attrs is None else dict(attrs),
-                  tuple(weights), numpy, triton, f"{caller.filename}:{caller.lineno}")
+                  tuple(weights), numpy, triton, f"{caller.f_code.co_filename}:{caller.f_lineno}")
     old = CUSTOM_OPS.get(op.name)
     if old is not None and not replace:
         raise PluginError(f"custom op {domain} {op_type} is already registered (at {old.source}); "
