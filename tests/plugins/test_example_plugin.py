@@ -137,3 +137,19 @@ def test_custom_op_is_counted_and_not_fused_across(plugin):
     assert row.cost.flops == 0 and row.cost.bytes_read == row.cost.bytes_written == 6 * 49 * 4
     ops_after = [r.op for r in s.optimized_rows]
     assert ops_after == ["conv3x3+relu", "com.example::ChannelShuffle", "conv1x1/g3", "global_avg_pool"]
+
+
+def test_triton_kernel_and_fallback_on_the_triton_backend(plugin):
+    """device="cuda" (Triton's interpreter on a machine without a GPU): the shuffle runs its Triton
+    kernel; the grouped 1x1 conv, which the triton backend has no kernel for, falls back to cpu."""
+    pytest.importorskip("triton")
+    if cnnrt.get_backend("triton").why_unavailable():
+        pytest.skip(cnnrt.get_backend("triton").why_unavailable())
+    rng = np.random.default_rng(14)
+    model, x = shuffle_model(rng, groups=2, c=4, hw=5, batch=1)
+    m = cnnrt.load(model, device="cuda", precision="fp32")
+    report = m.compiled().report
+    assert report["node_backends"] == {"conv1": "triton", "shuffle": "triton", "conv2": "cpu",
+                                       "gap": "triton"}, report["node_backends"]
+    assert "channel_shuffle_triton" in report["kernels"]["shuffle"]
+    assert_close(m.run(x)["y"], oracle(model, x), 1e-4)

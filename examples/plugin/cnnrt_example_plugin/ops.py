@@ -25,7 +25,14 @@ def cost(inputs, outputs, attrs):
     return {"macs": 0, "flops": 0}  # pure data movement: only bytes
 
 
-op = cnnrt.register_op(DOMAIN, OP, shape=shape, cost=cost, attrs={"groups": 2})
+def channel_shuffle_triton(x, groups):
+    """The triton backend's kernel (triton and torch are imported only when it runs)."""
+    from .triton_kernel import channel_shuffle as launch
+    return launch(x, groups)
+
+
+op = cnnrt.register_op(DOMAIN, OP, shape=shape, cost=cost, attrs={"groups": 2},
+                       triton=channel_shuffle_triton)
 
 
 @op
