@@ -272,3 +272,24 @@ def test_attributes_the_engine_cannot_carry_fall_back_to_reference():
     x = random_input((2, 3), np.random.default_rng(17))
     assert_close(m.run(x)["y"], -x.astype(np.float64), 0)
     assert seen[-1] == ["a", "b"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_weights_count_as_params_and_inputs_are_read_only(backend):
+    @cnnrt.register_op("test.ops", "ChannelScale", weights=(1,),
+                       cost=lambda ins, outs, a: {"flops": int(np.prod(outs[0]))})
+    def channel_scale(x, s):
+        x *= 2  # a kernel must not write its inputs: refused, not silently done
+        return x
+
+    s = np.random.default_rng(18).standard_normal((1, 4, 1, 1)).astype(np.float32)
+    nodes = [helper.make_node("ChannelScale", ["x", "s"], ["y"], domain="test.ops", name="scale")]
+    model = model_with(nodes, [("x", [2, 4, 3, 3])], ["y"], [numpy_helper.from_array(s, "s")])
+    m = cnnrt.load(model, backend=backend)
+    row = next(r for r in m.summary().rows if r.name == "scale")
+    assert (row.cost.params, row.cost.flops) == (4, 72)
+    x = random_input((2, 4, 3, 3), np.random.default_rng(19))
+    x0 = x.copy()
+    with pytest.raises(cnnrt.PluginError, match="ValueError: output array is read-only"):
+        m.run(x)
+    assert np.array_equal(x, x0)

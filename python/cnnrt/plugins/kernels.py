@@ -40,9 +40,18 @@ def call_numpy(op: CustomOp, arrays: list, attrs: dict, out_shapes: list[tuple],
 def reference_kernel(op: CustomOp):
     """The reference backend's kernel(node, arrays) for this op."""
     def run(node, arrays):
-        return call_numpy(op, arrays, dict(node.attrs), [v.shape for v in node.outputs],
-                          f"node {node.name!r}")
+        return call_numpy(op, [_read_only(a) for a in arrays], dict(node.attrs),
+                          [v.shape for v in node.outputs], f"node {node.name!r}")
     return run
+
+
+def _read_only(a):
+    """A view the kernel cannot write through (as on the cpu backend): inputs stay as given."""
+    if a is None:
+        return None
+    v = np.asarray(a).view()
+    v.setflags(write=False)
+    return v
 
 
 def engine_callback(op: CustomOp):
