@@ -61,7 +61,7 @@ def place(graph: Graph, backends: list[Backend]) -> dict[int, Backend]:
     """id(node) -> the first backend that supports it."""
     placement = {}
     for n in graph.nodes:
-        b = next((b for b in backends if b.supports(n)), None)
+        b = next((b for b in backends if _supports(b, n)), None)
         if b is None:
             raise UnsupportedOpError(f"{graph.source}: node {n.name!r} (op {n.op}, from "
                                      f"{', '.join(n.origin) or 'the model'}) is supported by none of "
@@ -69,6 +69,13 @@ def place(graph: Graph, backends: list[Backend]) -> dict[int, Backend]:
                                      + _custom_hint(n))
         placement[id(n)] = b
     return placement
+
+
+def _supports(b: Backend, n: Node) -> bool:
+    try:
+        return b.supports(n)
+    except NotImplementedError:  # a plugin that does not say takes everything; its compile decides
+        return True
 
 
 def _custom_hint(n: Node) -> str:
