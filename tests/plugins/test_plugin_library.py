@@ -91,6 +91,9 @@ def test_cpp_kernel_runs_in_the_engine_with_its_attributes(tmp_path):
 def test_cpp_only_op_falls_back_from_reference_to_cpu(tmp_path):
     lib = build_plugin(tmp_path, AFFINE)
     cnnrt.load_plugin(lib)
+    with pytest.raises(cnnrt.UnsupportedOpError, match=rf"'affine' uses op test.cpp Affine .*a C\+\+ kernel "
+                                                        rf"for it is loaded from {lib}, but the op itself"):
+        cnnrt.load(affine_model())
     register_affine()  # no numpy kernel: the reference backend cannot run it
     m = cnnrt.load(affine_model(), backend="reference")
     report = m.compiled().report

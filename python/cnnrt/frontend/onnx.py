@@ -172,14 +172,14 @@ class _Importer:
         ctx._used_node_names.discard(node.name)  # emit() claims it for the first cnnrt node
         ctx.node, ctx.fresh = node, set()
         fn = find_converter(p.op_type, domain, opset) if (domain == "" or domain in self.opsets) else None
+        hint = ""
         if fn is None and domain:  # a custom op: installed packages may provide it
-            from ..plugins.custom_ops import load_entry_points
+            from ..plugins.custom_ops import load_entry_points, unregistered_hint
             load_entry_points()
             fn = find_converter(p.op_type, domain, opset) if domain in self.opsets else None
+            hint = unregistered_hint(domain, p.op_type)
         if fn is None:
             dom = f"{domain} " if domain else ""
-            hint = ("; register it with cnnrt.register_op, or install a package that provides it "
-                    "through the cnnrt.ops entry points" if domain else "")
             raise UnsupportedOpError(f"{self.source}: node {node.name!r} uses op {dom}{p.op_type} "
                                      f"(opset {opset}), which cnnrt does not support{hint}")
         try:

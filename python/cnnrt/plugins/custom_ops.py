@@ -133,6 +133,17 @@ def load_entry_points() -> None:
                               f"load: {type(e).__name__}: {e}") from e
 
 
+def unregistered_hint(domain: str, op_type: str) -> str:
+    """What to do about a model's op of a custom domain that nobody registered."""
+    from .library import cpp_library_for
+    lib = cpp_library_for(f"{domain}::{op_type}")
+    if lib:
+        return (f"; a C++ kernel for it is loaded from {lib}, but the op itself (its shape "
+                "function) is not registered: call cnnrt.register_op")
+    return ("; register it with cnnrt.register_op, or install a package that provides it "
+            "through the cnnrt.ops entry points")
+
+
 # --- how the rest of cnnrt sees a custom op -------------------------------------------------
 
 def _in_shapes(n: Node) -> list:
