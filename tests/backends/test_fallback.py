@@ -96,3 +96,25 @@ def test_a_backend_that_supports_everything_gets_everything():
     report = m.compiled().report
     assert report["backend"] == "cpu" and "segments" not in report
     assert set(report["node_backends"].values()) == {"cpu"} and len(report["node_backends"]) == 8
+
+
+def test_parallel_branches_are_grouped_into_few_segments(toy):
+    """conv1 -> (mul1 | conv2 -> mul2) -> add: in file order the backends alternate four times;
+    grouped, the two convs run in one cpu segment and the three elementwise ops in one more."""
+    rng = np.random.default_rng(4)
+    w1 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32) / 3
+    w2 = rng.standard_normal((4, 4, 3, 3)).astype(np.float32) / 4
+    k1, k2 = (rng.standard_normal((1, 4, 1, 1)).astype(np.float32) for _ in range(2))
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+             helper.make_node("Mul", ["c1", "k1"], ["m1"], name="mul1"),
+             helper.make_node("Conv", ["c1", "w2"], ["c2"], pads=[1, 1, 1, 1], name="conv2"),
+             helper.make_node("Mul", ["c2", "k2"], ["m2"], name="mul2"),
+             helper.make_node("Add", ["m1", "m2"], ["y"], name="add")]
+    inits = [numpy_helper.from_array(a, n) for n, a in (("w1", w1), ("w2", w2), ("k1", k1), ("k2", k2))]
+    m_onnx = make_model(nodes, [("x", [2, 3, 6, 6])], [("y", None)], inits)
+    m = cnnrt.load(m_onnx, backend="elementwise")
+    report = m.compiled().report
+    assert [(s["backend"], s["nodes"]) for s in report["segments"]] == [
+        ("cpu", ["conv1", "conv2"]), ("elementwise", ["mul1", "mul2", "add"])], report["segments"]
+    x = random_input((2, 3, 6, 6), rng)
+    assert_close(m.run(x)["y"], run_ort(m_onnx, {"x": x})[0], 1e-4)

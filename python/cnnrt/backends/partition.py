@@ -3,18 +3,22 @@
 Stages:
   1. place: each node goes to the first backend, in order (the chosen one, then the fallback
      order), whose supports(node) says yes; a node none of them supports is an error naming
-     its op, node and file, and what each backend lacks;
-  2. cut: the nodes, in their (topological) order, are cut into contiguous segments of one
-     backend each; each segment becomes a graph of its own (with its own Value objects, since
-     a backend may drop the constants of what it compiles) whose inputs are what it reads from
-     the graph inputs or earlier segments, and whose outputs are what later segments or the
-     graph outputs read;
+     its op, node and file, and the backends tried;
+  2. cut: the nodes are put in a topological order that keeps each backend's nodes together
+     where the dependencies allow (Kahn's algorithm, staying on the current backend while it
+     has a ready node, so parallel branches do not alternate between backends), then cut into
+     contiguous segments of one backend each; each segment becomes a graph of its own (with
+     its own Value objects, since a backend may drop the constants it compiled) whose inputs
+     are what it reads from the graph inputs or earlier segments, and whose outputs are what
+     later segments or the graph outputs read;
   3. compile each segment with its backend; CompositeExecutable runs them in order.
 The report of the result has `node_backends` (node -> backend) whether or not anything fell
 back (the triton report's own `placement` maps its steps to ONNX nodes).
 """
 
 from __future__ import annotations
+
+import heapq
 
 from ..errors import UnsupportedOpError
 from ..ir import Graph, Node, Value
@@ -87,9 +91,38 @@ def _custom_hint(n: Node) -> str:
             "reference and cpu, cpp on cpu after cnnrt.load_plugin, triton on triton)")
 
 
+def grouped_order(graph: Graph, placement: dict[int, Backend]) -> list[Node]:
+    """A topological order of the nodes that switches backend only when the current one has no
+    node ready; among ready nodes of a backend, the earliest in the graph goes first."""
+    index = {id(n): i for i, n in enumerate(graph.nodes)}
+    prod = graph.producers()
+    waiting = [len({id(prod[id(v)]) for v in n.inputs if v is not None and id(v) in prod})
+               for n in graph.nodes]
+    readers: dict[int, set[int]] = {}
+    for n in graph.nodes:
+        for v in n.inputs:
+            if v is not None and id(v) in prod:
+                readers.setdefault(index[id(prod[id(v)])], set()).add(index[id(n)])
+    ready: dict[int, list[int]] = {}  # id(backend) -> heap of node indices
+    for i, w in enumerate(waiting):
+        if w == 0:
+            heapq.heappush(ready.setdefault(id(placement[id(graph.nodes[i])]), []), i)
+    order, current = [], None
+    while any(ready.values()):
+        if not ready.get(current):
+            current = min((h[0], b) for b, h in ready.items() if h)[1]
+        i = heapq.heappop(ready[current])
+        order.append(graph.nodes[i])
+        for j in sorted(readers.get(i, ())):
+            waiting[j] -= 1
+            if waiting[j] == 0:
+                heapq.heappush(ready.setdefault(id(placement[id(graph.nodes[j])]), []), j)
+    return order
+
+
 def cut(graph: Graph, placement: dict[int, Backend]) -> list[tuple[Backend, list[Node]]]:
     runs: list[tuple[Backend, list[Node]]] = []
-    for n in graph.nodes:
+    for n in grouped_order(graph, placement):
         b = placement[id(n)]
         if runs and runs[-1][0] is b:
             runs[-1][1].append(n)
