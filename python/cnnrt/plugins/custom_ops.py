@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Callable
 
@@ -44,7 +44,7 @@ class CustomOp:
     numpy: Callable | None = None
     triton: Callable | None = None
     source: str = "<unknown>"        # where register_op was called: file:line
-    cpp_library: str | None = field(default=None)  # set by load_plugin
+    cpp_library: str | None = None   # the library with its C++ kernel (set by load_plugin)
 
     @property
     def name(self) -> str:
@@ -70,8 +70,8 @@ def register_op(domain: str, op_type: str, *, shape: Callable | None = None,
                 replace: bool = False) -> CustomOp:
     """Registers the ONNX op (domain, op_type) as a cnnrt custom op; returns its CustomOp.
 
-    shape(input_shapes, attrs) -> the output shape, or a list of them (None: one output shaped
-    like input 0); cost(input_shapes, output_shapes, attrs) -> {"macs": int, "flops": int}
+    shape(input_shapes, attrs) -> the output shape, or a list of them (None: every output
+    shaped like input 0); cost(input_shapes, output_shapes, attrs) -> {"macs": int, "flops": int}
     (None: no arithmetic, only bytes moved). attrs: defaults for the node's attributes (None:
     take whatever attributes the node has). weights: input indices that are parameters.
     Kernels: numpy=fn, or use the returned object as a decorator of the numpy kernel; a C++
@@ -155,7 +155,8 @@ def _user_attrs(n: Node) -> dict:
 
 
 def _call(op: CustomOp, what: str, fn: Callable, n: Node, *args):
-    """Calls a plugin's function; anything but a cnnrt error becomes one naming op, node, file."""
+    """Calls a plugin's function; what it raises comes back naming the node, the op and where
+    it was registered (a cnnrt error keeps its type, anything else is a ShapeError)."""
     try:
         return fn(*args)
     except Exception as e:  # noqa: BLE001 - the plugin's refusal (a cnnrt error) or its own bug
@@ -192,14 +193,16 @@ def _cost(op: CustomOp, key: str) -> Callable:
             return 0
         c = _call(op, "cost", op.cost, n, _in_shapes(n), [tuple(v.shape) for v in n.outputs],
                   _user_attrs(n))
+        if not isinstance(c, dict):
+            _ops._fail(n, f"the cost function of {op.describe()} returned {c!r}, not a dict "
+                          "like {'macs': ..., 'flops': ...}")
         return int(c.get(key, 0))
     return count
 
 
 def _schema(op: CustomOp) -> _ops.OpSchema:
     return _ops.OpSchema(op.name, ("X*",), dict(op.attrs or {}), _infer(op), (), _cost(op, "macs"),
-                         _cost(op, "flops"), op.weights, lambda n: "float32",
-                         f"{op.describe()}: kernels {', '.join(op.kernels()) or 'none'}")
+                         _cost(op, "flops"), op.weights, lambda n: "float32", op.describe())
 
 
 def _converter(op: CustomOp) -> Callable:
