@@ -103,7 +103,14 @@ std::vector<std::string> load_plugin_library(const std::string& path) {
                                 "function (declare it extern \"C\"; see cnnrt/plugin.h)");
   Loading l{{CNNRT_PLUGIN_ABI_VERSION, nullptr, &add_kernel, &set_error}, path, "", library, {}};
   l.r.context = &l;
-  const int status = reg(&l.r);
+  int status = CNNRT_ERROR;
+  try {  // a C++ exception must not cross the C ABI, but if one does, clean up all the same
+    status = reg(&l.r);
+  } catch (const std::exception& e) {
+    l.error = std::string("it threw ") + e.what();
+  } catch (...) {
+    l.error = "it threw a non-standard exception";
+  }
   if (status != CNNRT_OK || !l.error.empty()) {
     for (const auto& name : l.added) unregister_plugin_kernel(name);
     throw std::invalid_argument(path + ": cnnrt_plugin_register failed (status " + std::to_string(status) +
