@@ -1,12 +1,8 @@
-"""Fixtures for the plugin tests: a registry snapshot restored after each test (custom ops,
-converters, schemas, backends, loaded kernel libraries, entry-point flags), and a compiler
-helper for plugin libraries."""
-
-import subprocess
+"""The plugin tests' fixture: a registry snapshot restored after each test (custom ops,
+converters, schemas, backends, loaded kernel libraries, entry-point flags)."""
 
 import pytest
 
-import cnnrt
 from cnnrt.backends import registry
 from cnnrt.backends.cpu import _engine
 from cnnrt.frontend import onnx_registry
@@ -31,15 +27,3 @@ def clean_plugins():
         d.update(s)
     for name in set(_engine().plugin_kernels()) - kernels:
         _engine().unregister_plugin_kernel(name)
-
-
-def build_plugin(tmp_path, source: str, name: str = "plugin") -> str:
-    """Compiles C++ source into a plugin library with the system compiler; returns its path."""
-    src = tmp_path / f"{name}.cc"
-    src.write_text(source)
-    lib = tmp_path / f"lib{name}.so"
-    r = subprocess.run(["c++", "-O1", "-std=c++17", "-shared", "-fPIC",
-                        f"-I{cnnrt.plugin_include_dir()}", str(src), "-o", str(lib)],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return str(lib)

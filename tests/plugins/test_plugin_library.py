@@ -8,7 +8,7 @@ from onnx import TensorProto, helper
 
 import cnnrt
 from cnnrt.backends.cpu import _engine
-from conftest import build_plugin
+from plugin_build import build_plugin
 from oracle import assert_close, random_input
 
 # test.cpp::Affine: y = scale * x + offsets[c] (per channel, axis 1), then mode "relu" or "none";
