@@ -84,6 +84,10 @@ def test_fallback_order_and_no_fallback(toy):
     m_onnx = model(rng)
     m = cnnrt.load(m_onnx, backend="elementwise", fallback=["reference"])
     assert set(m.compiled().report["node_backends"].values()) == {"elementwise", "reference"}
+    assert cnnrt.load(m_onnx, backend="elementwise", fallback="reference").compiled().report[
+        "node_backends"] == m.compiled().report["node_backends"]
+    with pytest.raises(cnnrt.BackendError, match="unknown backend 'nope'"):
+        cnnrt.load(m_onnx, backend="elementwise", fallback=["nope"])
     x = random_input((2, 3, 10, 10), rng)
     assert_close(m.run(x)["y"], run_ort(m_onnx, {"x": x})[0], 1e-4)
     with pytest.raises(cnnrt.UnsupportedOpError, match="node 'conv1'"):

@@ -29,12 +29,13 @@ DEFAULT_FALLBACK = ("cpu", "reference")
 
 
 def fallback_backends(chosen: Backend, fallback) -> list[Backend]:
-    """The backends to try after `chosen`: fallback is True/None (DEFAULT_FALLBACK), False (none)
-    or a list of names; unavailable ones are skipped."""
+    """The backends to try after `chosen`: fallback is True/None (DEFAULT_FALLBACK), False (none),
+    a name or a list of names; unavailable ones are skipped."""
     from .registry import get_backend
     if fallback is False:
         return []
-    names = DEFAULT_FALLBACK if fallback in (None, True) else list(fallback)
+    names = (DEFAULT_FALLBACK if fallback in (None, True) else
+             [fallback] if isinstance(fallback, str) else list(fallback))
     out = []
     for name in names:
         b = get_backend(name)
