@@ -30,8 +30,8 @@ def installed(tmp_path_factory):
     shutil.copytree(EXAMPLE, src)  # building writes build/ and egg-info next to the sources
     target = work / "site"
     cmd = [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target)]
-    if importlib.util.find_spec("setuptools") is not None:
-        cmd += ["--no-build-isolation", "--no-index"]  # offline; otherwise pip fetches setuptools
+    if all(importlib.util.find_spec(m) is not None for m in ("setuptools", "wheel")):
+        cmd += ["--no-build-isolation", "--no-index"]  # offline; otherwise pip fetches them
     r = subprocess.run(cmd + [str(src)], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     sys.path.insert(0, str(target))
