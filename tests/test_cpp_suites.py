@@ -1,5 +1,5 @@
 """Builds and runs the C++ test programs in tests/cpp/ (every kernel variant this CPU supports
-against the reference kernels; the memory planner and the thread pool)."""
+against the reference kernels; the memory planner, the thread pool and the plugin step)."""
 
 import os
 import shutil

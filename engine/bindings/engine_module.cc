@@ -8,6 +8,7 @@
 
 #include "cnnrt/memory.h"
 #include "cnnrt/plan.h"
+#include "cnnrt/plugin_registry.h"
 #include "cnnrt/version.h"
 
 namespace py = pybind11;
@@ -15,6 +16,8 @@ using cnnrt::Attr;
 using cnnrt::Attrs;
 using cnnrt::Plan;
 using cnnrt::Shape;
+
+void bind_plugins(py::module_& m);  // plugin_bindings.cc
 
 namespace {
 
@@ -135,10 +138,14 @@ PYBIND11_MODULE(_engine, m) {
       throw;
     } catch (const py::builtin_exception&) {
       throw;
+    } catch (const cnnrt::StepRunError& e) {  // a kernel failed at run time (a plugin's status)
+      PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (const std::exception& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }
   });
+
+  bind_plugins(m);
 
   m.def("cpu_features", [] {
     py::dict d;

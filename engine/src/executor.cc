@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "cnnrt/plugin_registry.h"
 #include "cnnrt/threadpool.h"
 #include "cnnrt/plan_internal.h"
 
@@ -70,7 +71,7 @@ void Plan::run(const std::vector<const float*>& in, const std::vector<float*>& o
       if (timed)
         step_ns_[s] += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
     } catch (const std::exception& e) {
-      throw std::runtime_error("step '" + st.name + "' (" + st.op + "): " + e.what());
+      throw StepRunError("step '" + st.name + "' (" + st.op + "): " + e.what());
     }
   }
   for (size_t i = 0; i < outputs_.size(); ++i) {

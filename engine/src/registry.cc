@@ -9,9 +9,9 @@ namespace cnnrt {
 #define CNNRT_STEP_OPS(X)                                                                    \
   X(conv) X(gemm) X(matmul) X(activation) X(binary) X(batch_norm) X(max_pool) X(avg_pool)   \
   X(global_avg_pool) X(global_max_pool) X(reduce_mean) X(lrn) X(softmax) X(reshape)          \
-  X(transpose) X(concat) X(split) X(slice) X(pad) X(gather) X(copy)
+  X(transpose) X(concat) X(split) X(slice) X(pad) X(gather) X(copy) X(plugin)
 
-// Factories: engine/src/{conv,gemm}_step.cc and kernels/cpu/ref/<op>.cc.
+// Factories: engine/src/{conv,gemm,plugin}_step.cc and kernels/cpu/ref/<op>.cc.
 #define DECLARE(op) std::unique_ptr<StepKernel> make_##op##_step(const StepSpec&);
 CNNRT_STEP_OPS(DECLARE)
 #undef DECLARE

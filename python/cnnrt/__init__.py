@@ -13,8 +13,9 @@ import os
 
 from .backends.registry import backend_names, get_backend, register_backend
 from .errors import (BackendError, CnnrtError, ImageError, InputError, ModelLoadError,
-                     ModelNotFoundError, ShapeError, UnsupportedOpError)
+                     ModelNotFoundError, PluginError, ShapeError, UnsupportedOpError)
 from .model import Model
+from .plugins import load_plugin, plugin_include_dir, register_op
 
 __version__ = "0.1.0"
 
@@ -49,7 +50,8 @@ DEVICES = {"cpu": "cpu", "cuda": "triton"}
 
 def load(model, backend: str | None = None, *, device: str | None = None,
          precision: str | None = None, optimize: bool = True, num_threads: int = 0,
-         isa: str = "auto", preprocess=None, labels=None, options: dict | None = None) -> Model:
+         isa: str = "auto", preprocess=None, labels=None, options: dict | None = None,
+         fallback=None) -> Model:
     """Loads an ONNX model (a path, an onnx.ModelProto or its serialized bytes) for `backend`.
 
     device="cuda" picks the `triton` backend (cnnrt's Triton kernels on an NVIDIA GPU; needs
@@ -61,7 +63,9 @@ def load(model, backend: str | None = None, *, device: str | None = None,
     The model is compiled for its declared input shape (symbolic dims as 1) before load returns;
     other shapes compile on first use. optimize=False runs the graph as given (no fusion; for
     debugging). num_threads=0 uses every core. preprocess (a dict, see cnnrt.preprocess)
-    overrides the model's metadata; labels overrides the class names."""
+    overrides the model's metadata; labels overrides the class names. Nodes the backend does
+    not support run on the fallback backends (default: cpu, then reference; a list of names;
+    False: none, an unsupported node is an error); the compile report says which ran where."""
     from .frontend.onnx import import_onnx
 
     if device is not None and device not in DEVICES:
@@ -73,7 +77,7 @@ def load(model, backend: str | None = None, *, device: str | None = None,
     graph = import_onnx(model)
     m = Model(graph, backend, optimize=optimize, num_threads=num_threads, isa=isa,
               preprocess=preprocess, labels=labels, precision=precision, options=options,
-              reload=_reloader(model))
+              reload=_reloader(model), fallback=fallback)
     if all(v.shape is not None for v in graph.inputs):
         m.compiled()  # fold, optimize and compile now (batch 1), so a broken model fails at load
     return m
@@ -115,6 +119,7 @@ def _file_stamp(path: str):
     return st.st_size, st.st_mtime_ns
 
 
-__all__ = ["load", "verify", "Model", "backends", "register_backend", "get_backend", "CnnrtError",
+__all__ = ["load", "verify", "Model", "backends", "register_backend", "get_backend", "register_op",
+           "load_plugin", "plugin_include_dir", "PluginError", "CnnrtError",
            "ModelNotFoundError", "ModelLoadError", "UnsupportedOpError", "ShapeError", "InputError",
            "ImageError", "BackendError", "__version__"]

@@ -31,3 +31,8 @@ class ImageError(CnnrtError, ValueError):
 
 class BackendError(CnnrtError, ValueError):
     """An unknown backend, or one that cannot run this graph on this machine."""
+
+
+class PluginError(CnnrtError, RuntimeError):
+    """A plugin that cannot be loaded or registered (a custom op, a kernel library, an entry
+    point), or a plugin kernel that failed at run time; names the op, node and file."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from .accounting import account, format_table
 from .backends.base import CompileOptions, Executable
+from .backends.partition import compile_with_fallback, fallback_backends
 from .backends.registry import get_backend
 from .errors import BackendError, ImageError, InputError
 from .ir import Graph
@@ -27,7 +28,7 @@ class Model:
     def __init__(self, graph: Graph, backend: str = "cpu", *, optimize: bool = True,
                  num_threads: int = 0, isa: str = "auto", preprocess: dict | Preprocess | None = None,
                  labels=None, precision: str | None = None, options: dict | None = None,
-                 reload=None):
+                 reload=None, fallback=None):
         self.graph = graph
         # reload() -> the same graph, weights included, imported again (None: never release
         # them). With a backend that keeps its own copy of every weight, the graph's weights
@@ -40,6 +41,7 @@ class Model:
             raise BackendError(f"{graph.source}: backend {backend!r} is not available on this "
                                f"machine: {self.backend.why_unavailable()}")
         self.optimize = optimize
+        self.fallback = fallback  # None/True: cpu then reference; False: none; or a list of names
         self.options = CompileOptions(num_threads=num_threads, isa=isa, precision=precision,
                                       extra=dict(options or {}))
         if isinstance(preprocess, dict):
@@ -79,7 +81,8 @@ class Model:
                     # the rest as the backend packs it
                     self.graph.release_weights(min_bytes=1 << 16)
                     self._released = True
-                exe = self.backend.compile(g, self.options)
+                exe = compile_with_fallback(g, self.backend,
+                                            fallback_backends(self.backend, self.fallback), self.options)
                 self._compiled[key] = exe
         return exe
 
@@ -251,6 +254,9 @@ class Summary:
                  + (f", activation arena {self.report['arena_bytes'] / 2**20:.2f} MiB planned vs "
                     f"{self.report['naive_bytes'] / 2**20:.2f} MiB unplanned" if "arena_bytes" in self.report else ""),
                  f"preprocessing: {self.model.preprocess.describe()}"]
+        if "segments" in self.report:  # some nodes fell back to other backends
+            lines.append("placement: " + "; ".join(
+                f"{s['backend']}: {', '.join(s['nodes'])}" for s in self.report["segments"]))
         return "\n".join(lines)
 
     def optimized_table(self) -> str:

@@ -20,10 +20,12 @@ def test_cast(to, backend):
     if to == TensorProto.UINT8:
         x = np.abs(x)  # negative floats to unsigned is undefined behaviour
     if backend == "cpu" and to != TensorProto.FLOAT:
-        # the cpu engine computes in float32 only: other runtime dtypes are refused, clearly
+        # the cpu engine computes in float32 only: other runtime dtypes are refused, clearly,
+        # without fallback; by default the cast falls back to the reference backend
         with pytest.raises(cnnrt.UnsupportedOpError, match="cpu backend"):
-            cnnrt.load(model, backend="cpu").run({"x": x})
-        return
+            cnnrt.load(model, backend="cpu", fallback=False).run({"x": x})
+        report = cnnrt.load(model, backend="cpu").compiled().report
+        assert set(report["node_backends"].values()) == {"reference"}, report
     check_model(model, {"x": x}, backend, rtol=1e-3 if to == TensorProto.FLOAT16 else 1e-4)
 
 

@@ -97,7 +97,7 @@ def _model(op="Relu", **attrs):
 
 def test_grouped_conv_is_refused_by_name():
     with pytest.raises(cnnrt.UnsupportedOpError, match="grouped.*group=2.*not depthwise"):
-        cnnrt.load(_model("Conv", group=2), device="cuda", precision="fp32")
+        cnnrt.load(_model("Conv", group=2), device="cuda", precision="fp32", fallback=False)
 
 
 def test_bad_device_precision_and_options():
@@ -159,4 +159,4 @@ def test_constant_concat_input_is_refused_by_name():
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [c])
     with pytest.raises(cnnrt.UnsupportedOpError, match="'cat' \\(concat\\) reads a constant"):
         cnnrt.load(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]),
-                   device="cuda", precision="fp32")
+                   device="cuda", precision="fp32", fallback=False)

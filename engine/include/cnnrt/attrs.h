@@ -18,6 +18,7 @@ class Attrs {
  public:
   void set(const std::string& key, Attr value) { map_[key] = std::move(value); }
   bool has(const std::string& key) const { return map_.count(key) != 0; }
+  const std::map<std::string, Attr>& items() const { return map_; }
   // True when `key` is present, an int, and equal to v (never throws: for pre-validation checks).
   bool int_is(const std::string& key, int64_t v) const {
     auto it = map_.find(key);

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BackendError, InputError, UnsupportedOpError
+from ..errors import BackendError, InputError, PluginError, UnsupportedOpError
 from ..ir import Graph, Node, Value
 from ..ir.ops import pad_amounts, reduce_axes, slice_params
 from .base import Backend, CompileOptions, Executable, check_fp32_only
@@ -34,6 +34,8 @@ def _epilogue(a: dict) -> dict:
 def _step(n: Node) -> tuple[str, list[int], dict]:
     """(engine op, which node inputs to pass, attrs) for one IR node."""
     a, op = n.attrs, n.op
+    if "::" in op:  # a custom op: its C++ kernel, else its numpy kernel, in a plugin step
+        return "plugin", list(range(len(n.inputs))), {**a, "plugin_kernel": _plugin_kernel(op)}
     if op == "conv":
         return "conv", [0, 1, 2, 3], {"strides": list(a.get("strides", [1, 1])), "pads": list(a.get("pads", [0] * 4)),
                                       "dilations": list(a.get("dilations", [1, 1])), "group": int(a.get("group", 1)),
@@ -91,6 +93,18 @@ def _step(n: Node) -> tuple[str, list[int], dict]:
     raise UnsupportedOpError(f"node {n.name!r}: op {op!r} has no cpu kernel")
 
 
+def _plugin_kernel(op: str) -> str:
+    """The engine's kernel name for custom op `op` (its numpy kernel is registered on demand)."""
+    from ..plugins.custom_ops import custom_op
+    from ..plugins.kernels import engine_callback
+    c = custom_op(op)
+    if c.cpp_library:
+        return op
+    name = op + "/numpy"
+    _engine().register_python_kernel(name, engine_callback(c))
+    return name
+
+
 class CpuExecutable(Executable):
     def __init__(self, graph: Graph, plan, vids: dict[int, int], report: dict, step_nodes=()):
         self.graph, self.plan, self.report = graph, plan, report
@@ -114,6 +128,8 @@ class CpuExecutable(Executable):
             outs = self.plan.run(inputs, engine_outs)
         except ValueError as e:
             raise InputError(f"{self.graph.source}: {e}") from None
+        except RuntimeError as e:  # a kernel failed while running (a plugin's error status)
+            raise PluginError(f"{self.graph.source}: {e}") from None
         result, it = [], iter(outs)
         for i, v in enumerate(self.graph.outputs):
             if not direct[i]:
@@ -143,6 +159,13 @@ class CpuBackend(Backend):
     def supports(self, node: Node) -> bool:
         if node.op in ("shape", "constant_of_shape"):
             return False
+        if "::" in node.op:  # a custom op: a C++ or numpy kernel
+            from ..plugins.custom_ops import custom_op
+            c = custom_op(node.op)
+            if c is None or not (c.cpp_library or c.numpy):
+                return False
+            if not all(_engine_attr(v) for v in node.attrs.values()):
+                return False  # e.g. a list of strings: the engine's attributes cannot carry it
         if node.op in ("conv", "gemm") and not node.inputs[1].is_const:
             return False
         return all(v is None or v.dtype == "float32" or i in _static_inputs(node)
@@ -170,9 +193,11 @@ class CpuBackend(Backend):
             vid(v)
         for n in graph.nodes:
             if not self.supports(n):
+                why = ("it has no C++ or numpy kernel" if "::" in n.op
+                       else "non-float32 data or non-constant weights")
                 raise UnsupportedOpError(f"{graph.source}: node {n.name!r} (op {n.op}, from "
                                          f"{', '.join(n.origin) or 'the model'}) cannot run on the cpu "
-                                         f"backend (non-float32 data or non-constant weights)")
+                                         f"backend ({why})")
             plan.node = n
             if n.op == "softmax" and n.attrs.get("coerce_2d"):
                 _lower_softmax_2d(plan, n, vid, vids)
@@ -225,6 +250,17 @@ def _lower_softmax_2d(plan, n: Node, vid, vids: dict) -> None:
     plan.add_step("reshape", [vid(n.inputs[0])], [a], {}, n.name + "/flatten")
     plan.add_step("softmax", [a], [b], {"axis": 1}, n.name)
     plan.add_step("reshape", [b], [vid(n.outputs[0])], {}, n.name + "/unflatten")
+
+
+def _engine_attr(v) -> bool:
+    """Whether the engine's step attributes can carry v: a number, a string, or a flat list of
+    numbers (what engine/STEPS.md allows)."""
+    number = (int, float, np.integer, np.floating)
+    if isinstance(v, (str, *number)):
+        return True
+    if isinstance(v, np.ndarray):
+        return v.ndim <= 1 and v.dtype.kind in "iuf"
+    return isinstance(v, (list, tuple)) and all(isinstance(x, number) for x in v)
 
 
 def _static_inputs(node: Node) -> tuple[int, ...]:

@@ -175,10 +175,16 @@ class _Importer:
         self.source_nodes.append((node.name, p.op_type))
         ctx.node, ctx.fresh = node, set()
         fn = find_converter(p.op_type, domain, opset) if (domain == "" or domain in self.opsets) else None
+        hint = ""
+        if fn is None and domain:  # a custom op: installed packages may provide it
+            from ..plugins.custom_ops import load_entry_points, unregistered_hint
+            load_entry_points()
+            fn = find_converter(p.op_type, domain, opset) if domain in self.opsets else None
+            hint = unregistered_hint(domain, p.op_type)
         if fn is None:
             dom = f"{domain} " if domain else ""
             raise UnsupportedOpError(f"{self.source}: node {node.name!r} uses op {dom}{p.op_type} "
-                                     f"(opset {opset}), which cnnrt does not support")
+                                     f"(opset {opset}), which cnnrt does not support{hint}")
         try:
             node.attrs = attribute_dict(p, self.external)
             outs = fn(ctx, node)

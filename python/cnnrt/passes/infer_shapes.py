@@ -45,7 +45,7 @@ def bind_inputs(graph: Graph, shapes: dict[str, tuple] | None) -> None:
 
 
 def infer_shapes(graph: Graph, input_shapes: dict[str, tuple] | None = None) -> Graph:
-    from ..backends.reference import evaluate  # the reference kernels are the folding oracle
+    from ..backends.reference import evaluate, kernel_for  # the reference kernels fold
 
     bind_inputs(graph, input_shapes)
     graph.toposort()
@@ -59,7 +59,7 @@ def infer_shapes(graph: Graph, input_shapes: dict[str, tuple] | None = None) -> 
                 arr.setflags(write=False)
                 n.outputs[0].const = arr
                 continue
-            if n.inputs and all(v is None or v.is_const for v in n.inputs):
+            if n.inputs and all(v is None or v.is_const for v in n.inputs) and kernel_for(n.op):
                 infer_node(n)
                 if all(v.size <= FOLD_LIMIT_ELEMENTS for v in n.outputs):
                     outs = evaluate(n, [v.const if v is not None else None for v in n.inputs])

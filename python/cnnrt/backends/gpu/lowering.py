@@ -27,6 +27,7 @@ import numpy as np
 from ...errors import UnsupportedOpError
 from ...ir import Graph, Node, Value
 from ...ir.ops import attrs_with_defaults, reduce_axes
+from .custom import lower_custom
 from .glue import RESHAPES, glue_fn
 from .layout import Storage, logical_is_physical, logical_view, phys_shape, to_physical_order
 
@@ -91,6 +92,10 @@ def unsupported_reason(n: Node) -> str | None:
         return f"pad mode {n.attrs.get('mode')!r}"
     if op in ("activation", "binary", *ALIASES, *GLUE):
         return None
+    if "::" in op:  # a custom op: its triton launcher (gpu/custom.py)
+        from ...plugins.custom_ops import custom_op
+        c = custom_op(op)
+        return None if c is not None and c.triton else f"custom op {op} has no triton kernel"
     return f"op {op!r} has no GPU kernel"
 
 
@@ -162,6 +167,8 @@ class Lowering:
                     f"{', '.join(n.origin) or 'the model'}) cannot run on the GPU backend: {reason}")
             if id(n) in self.merged:
                 self._merged_convs(self.merged[id(n)])
+            elif "::" in n.op:
+                lower_custom(self, n)
             elif id(n) not in self.skip:
                 getattr(self, "_" + n.op, self._glue)(n)
         for i, v in enumerate([v for v in self.g.outputs if not v.is_const]):

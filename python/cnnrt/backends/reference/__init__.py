@@ -14,8 +14,19 @@ from ...ir import Node
 from .kernels import KERNELS
 
 
+def kernel_for(op: str):
+    """The numpy kernel(node, arrays) of a built-in op, or of a custom op with a numpy kernel."""
+    fn = KERNELS.get(op)
+    if fn is None and "::" in op:
+        from ...plugins.custom_ops import custom_op
+        from ...plugins.kernels import reference_kernel
+        c = custom_op(op)
+        fn = reference_kernel(c) if c is not None and c.numpy is not None else None
+    return fn
+
+
 def evaluate(node: Node, arrays: list[np.ndarray | None]) -> list[np.ndarray]:
-    fn = KERNELS.get(node.op)
+    fn = kernel_for(node.op)
     if fn is None:
         raise UnsupportedOpError(f"node {node.name!r}: no reference kernel for op {node.op!r}")
     try:
@@ -30,4 +41,4 @@ def evaluate(node: Node, arrays: list[np.ndarray | None]) -> list[np.ndarray]:
 
 from .backend import ReferenceBackend, ReferenceExecutable  # noqa: E402  (needs evaluate)
 
-__all__ = ["KERNELS", "evaluate", "ReferenceBackend", "ReferenceExecutable"]
+__all__ = ["KERNELS", "kernel_for", "evaluate", "ReferenceBackend", "ReferenceExecutable"]

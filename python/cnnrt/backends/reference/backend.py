@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError, UnsupportedOpError
+from ...errors import InputError, PluginError, UnsupportedOpError
 from ...ir import Graph, Node
 from ..base import Backend, CompileOptions, Executable, check_fp32_only
-from . import evaluate
-from .kernels import KERNELS
+from . import evaluate, kernel_for
 
 
 class ReferenceExecutable(Executable):
@@ -39,7 +38,11 @@ class ReferenceExecutable(Executable):
             return None if v is None else (v.const if v.const is not None else env[id(v)])
 
         for n in g.nodes:
-            for v, out in zip(n.outputs, evaluate(n, [get(v) for v in n.inputs])):
+            try:
+                outs = evaluate(n, [get(v) for v in n.inputs])
+            except PluginError as e:  # a custom op's kernel failed: name the model too
+                raise PluginError(f"{g.source}: {e}") from e.__cause__
+            for v, out in zip(n.outputs, outs):
                 env[id(v)] = out
         # copies: outputs never alias inputs, constants or each other
         return [np.array(get(v)) for v in g.outputs]
@@ -50,7 +53,7 @@ class ReferenceBackend(Backend):
     devices = ("cpu",)
 
     def supports(self, node: Node) -> bool:
-        return node.op in KERNELS
+        return kernel_for(node.op) is not None
 
     def compile(self, graph: Graph, options: CompileOptions | None = None) -> Executable:
         check_fp32_only("reference", graph, options or CompileOptions())
