@@ -19,6 +19,7 @@ back (the triton report's own `placement` maps its steps to ONNX nodes).
 from __future__ import annotations
 
 import heapq
+import warnings
 
 from ..errors import UnsupportedOpError
 from ..ir import Graph, Node, Value
@@ -52,6 +53,13 @@ def compile_with_fallback(graph: Graph, chosen: Backend, fallbacks: list[Backend
         exe = chosen.compile(graph, options)
         exe.report.setdefault("node_backends", {n.name: chosen.name for n in graph.nodes})
         return exe
+    moved = [n for n in graph.nodes if placement[id(n)] is not chosen]
+    where = sorted({placement[id(n)].name for n in moved})
+    # said out loud, as onnxruntime logs its fallbacks: a slower backend may now run part of it
+    warnings.warn(f"{graph.source}: {len(moved)} of {len(graph.nodes)} nodes fall back from "
+                  f"{chosen.name} to {', '.join(where)} (e.g. {moved[0].name!r}, op {moved[0].op}); "
+                  "compiled().report['node_backends'] lists them, fallback=False refuses instead",
+                  RuntimeWarning, stacklevel=4)
     segments = []
     for k, (backend, nodes) in enumerate(cut(graph, placement)):
         sub, reads, writes = segment_graph(graph, nodes, k)
