@@ -12,6 +12,7 @@
 #include "cnnrt/version.h"
 
 namespace py = pybind11;
+void bind_model_file(py::module_& m);  // model_file_binding.cc
 using cnnrt::Attr;
 using cnnrt::Attrs;
 using cnnrt::Plan;
@@ -213,4 +214,5 @@ PYBIND11_MODULE(_engine, m) {
                     "Per-step timers on/off (off by default, on when CNNRT_PROFILE=1 at compile)")
       .def_property_readonly("isa", &Plan::isa)
       .def_property_readonly("num_threads", &Plan::num_threads);
+  bind_model_file(m);
 }

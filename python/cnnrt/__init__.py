@@ -65,9 +65,15 @@ def load(model, backend: str | None = None, *, device: str | None = None,
     debugging). num_threads=0 uses every core. preprocess (a dict, see cnnrt.preprocess)
     overrides the model's metadata; labels overrides the class names. Nodes the backend does
     not support run on the fallback backends (default: cpu, then reference; a list of names;
-    False: none, an unsupported node is an error); the compile report says which ran where."""
+    False: none, an unsupported node is an error); the compile report says which ran where.
+    A compiled-model file (.cnnrt, written by Model.save or `cnnrt compile`; recognised by its
+    magic bytes) loads without import or passes, for the input shapes it was compiled for."""
     from .frontend.onnx import import_onnx
+    from .model_file import is_model_file
 
+    if isinstance(model, (str, os.PathLike)) and is_model_file(model):  # a .cnnrt file
+        return _load_compiled(model, backend, device, precision, optimize, num_threads, isa,
+                              preprocess, labels, options)
     if device is not None and device not in DEVICES:
         raise BackendError(f"device must be one of {sorted(DEVICES)}, not {device!r}")
     if backend is None:
@@ -88,6 +94,17 @@ def verify(model, **options):
     on a mismatch, the first layer that differs. See cnnrt.insight.verify."""
     from .insight.verify import verify as _verify
     return _verify(model, **options)
+
+
+def _load_compiled(path, backend, device, precision, optimize, num_threads, isa, preprocess,
+                   labels, options) -> Model:
+    """A .cnnrt file: already optimized for the cpu backend, fp32 (see cnnrt/compiled_model.py)."""
+    from .compiled_model import load_compiled
+    if backend not in (None, "cpu") or device not in (None, "cpu") or precision not in (None, "fp32") \
+            or options or not optimize:
+        raise BackendError(f"{path}: a .cnnrt file runs on the cpu backend in fp32, as compiled; "
+                           "load the ONNX model for other backends, precisions or options")
+    return load_compiled(path, num_threads=num_threads, isa=isa, preprocess=preprocess, labels=labels)
 
 
 def _reloader(model):

@@ -6,6 +6,7 @@
     cnnrt verify MODEL                              cnnrt vs onnxruntime, first diverging layer
     cnnrt zoo list | cnnrt zoo export NAME -o FILE  the model builders
     cnnrt compare [--models a,b] [--include-l2]     the survey's table, measured
+    cnnrt compile MODEL -o FILE.cnnrt [--batch N]   the optimized model as a compiled file
     cnnrt backends                                  registered backends
 """
 
@@ -166,6 +167,14 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_compile(args) -> int:
+    m = cnnrt.load(resolve_model(args.model))
+    m.save(args.output, batch=args.batch)
+    print(f"wrote {args.output} ({os.path.getsize(args.output) / 2**20:.1f} MiB, batch {args.batch or 1}; "
+          "cnnrt.load() and the C API read it)")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="cnnrt", description="CNN inference engine")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -231,6 +240,11 @@ def main(argv=None) -> int:
     n.add_argument("--rounds", type=int, default=10, help="interleaved rounds of 5 runs")
     n.add_argument("--json", help="also write the results here")
     n.set_defaults(func=cmd_bench)
+    o = sub.add_parser("compile", help="write the optimized model as a .cnnrt file (cnnrt.load, C API)")
+    o.add_argument("model", help="an ONNX file or a zoo name")
+    o.add_argument("-o", "--output", required=True, help="the .cnnrt file to write")
+    o.add_argument("--batch", type=int, default=None, help="the batch it is compiled for (default 1)")
+    o.set_defaults(func=cmd_compile)
     b = sub.add_parser("backends", help="list backends")
     b.set_defaults(func=lambda a: print("\n".join(cnnrt.backends())) or 0)
     args = p.parse_args(argv)

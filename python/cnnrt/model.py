@@ -86,6 +86,12 @@ class Model:
                 self._compiled[key] = exe
         return exe
 
+    def save(self, path, batch: int | None = None) -> None:
+        """Writes the model compiled for the cpu backend (declared input shape, first dimension
+        `batch` if given) as a .cnnrt file that cnnrt.load and the C API read (cnnrt/model_file.py)."""
+        from .model_file import save
+        save(self, path, batch=batch)
+
     def _graph_with_weights(self) -> Graph:
         return self._reload() if self._released else self.graph
 

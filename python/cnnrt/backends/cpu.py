@@ -171,10 +171,11 @@ class CpuBackend(Backend):
         return all(v is None or v.dtype == "float32" or i in _static_inputs(node)
                    for i, v in enumerate([*node.inputs, *node.outputs]))
 
-    def compile(self, graph: Graph, options: CompileOptions) -> CpuExecutable:
+    def compile(self, graph: Graph, options: CompileOptions, *, record: bool = False) -> CpuExecutable:
+        """record=True: the executable's `record` lists every Plan call (for Model.save)."""
         check_fp32_only("cpu", graph, options)
         eng = _engine()
-        plan = _RecordingPlan(eng.Plan())
+        plan = _RecordingPlan(eng.Plan(), record)
         vids: dict[int, int] = {}
 
         def vid(v: Value) -> int:
@@ -219,22 +220,45 @@ class CpuBackend(Backend):
         report = {"backend": "cpu", "isa": plan.isa, "num_threads": plan.num_threads,
                   "arena_bytes": plan.arena_bytes, "naive_bytes": plan.naive_bytes,
                   "kernels": dict(zip(plan.step_names, plan.step_kernels()))}
-        return CpuExecutable(graph, plan._plan, vids, report, plan.step_nodes)
+        exe = CpuExecutable(graph, plan._plan, vids, report, plan.step_nodes)
+        exe.record = plan.calls
+        return exe
 
 
 class _RecordingPlan:
     """The engine's Plan, remembering each step's name (for the compile report) and the graph
-    node being lowered (`node`, for profiles)."""
+    node being lowered (`node`, for profiles); with record=True, every call that built it too
+    (what a .cnnrt file stores: cnnrt/model_file.py)."""
 
-    def __init__(self, plan):
+    def __init__(self, plan, record: bool = False):
         self._plan, self.step_names, self.step_nodes, self.node = plan, [], [], None
+        self.calls: list[tuple] | None = [] if record else None
+
+    def _log(self, *call):
+        if self.calls is not None:
+            self.calls.append(call)
+
+    def add_value(self, vid, shape):
+        self._log("add_value", vid, list(shape))
+        self._plan.add_value(vid, shape)
+
+    def add_constant(self, vid, array):
+        self._log("add_constant", vid, array)
+        self._plan.add_constant(vid, array)
 
     def add_step(self, op, ins, outs, attrs, name):
         self.step_names.append(name)
         self.step_nodes.append(self.node)
+        self._log("add_step", op, list(ins), list(outs), dict(attrs), name)
         self._plan.add_step(op, ins, outs, attrs, name)
 
+    def set_io(self, ins, outs):
+        self._log("set_io", list(ins), list(outs))
+        self._plan.set_io(ins, outs)
+
     def __getattr__(self, attr):
+        if self.__dict__.get("calls") is not None and attr.startswith(("add_", "set_")):
+            self.calls.append(("unrecorded", attr))  # a call a saved file would miss: refused there
         return getattr(self._plan, attr)
 
 
