@@ -14,6 +14,7 @@ import os
 from .backends.registry import backend_names, get_backend, register_backend
 from .errors import (BackendError, CnnrtError, ImageError, InputError, ModelLoadError,
                      ModelNotFoundError, PluginError, ShapeError, UnsupportedOpError)
+from .c_api import cmake_dir
 from .model import Model
 from .plugins import load_plugin, plugin_include_dir, register_op
 
@@ -139,4 +140,4 @@ def _file_stamp(path: str):
 __all__ = ["load", "verify", "Model", "backends", "register_backend", "get_backend", "register_op",
            "load_plugin", "plugin_include_dir", "PluginError", "CnnrtError",
            "ModelNotFoundError", "ModelLoadError", "UnsupportedOpError", "ShapeError", "InputError",
-           "ImageError", "BackendError", "__version__"]
+           "ImageError", "BackendError", "cmake_dir", "__version__"]
