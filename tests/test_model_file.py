@@ -10,7 +10,6 @@ import struct
 import subprocess
 import sys
 import textwrap
-import zlib
 from importlib import resources
 
 import numpy as np
@@ -180,7 +179,9 @@ def test_other_isa_is_recompiled(tmp_path):
 # --- refusals --------------------------------------------------------------------------------
 
 def _with_crc(data: bytearray) -> bytearray:
-    crc = zlib.crc32(bytes(data[64:]), zlib.crc32(bytes(data[:60])))
+    """The checksum made right again after a change: what a forged or buggy file looks like."""
+    from cnnrt._engine import crc32c
+    crc = crc32c(bytes(data[64:]), crc32c(bytes(data[:60])))
     data[60:64] = struct.pack("<I", crc)
     return data
 
@@ -190,6 +191,14 @@ def saved(tmp_path):
     path = tmp_path / "m.cnnrt"
     cnnrt.load(_convnet(np.random.default_rng(1))).save(path)
     return path, bytearray(path.read_bytes())
+
+
+def test_checksum_is_crc32c():
+    from cnnrt._engine import crc32c
+    assert crc32c(b"123456789") == 0xE3069283  # the standard check value of CRC-32C
+    data = np.random.default_rng().integers(0, 256, 1000, dtype=np.uint8).tobytes()
+    assert crc32c(data[300:], crc32c(data[:300])) == crc32c(data)
+    assert crc32c(data[:7]) != crc32c(data[1:8])
 
 
 def test_other_version_is_refused(saved, tmp_path):
@@ -233,8 +242,9 @@ def test_forged_content_with_a_valid_checksum_never_crashes(saved, tmp_path):
     that a forged huge shape fails to allocate instead of exhausting the machine."""
     path, _ = saved
     script = textwrap.dedent(f"""
-        import resource, struct, sys, zlib
+        import resource, struct, sys
         import numpy as np, cnnrt
+        from cnnrt._engine import crc32c
         from cnnrt.compiled_model import load_compiled
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
         data = open({str(path)!r}, "rb").read()
@@ -245,7 +255,7 @@ def test_forged_content_with_a_valid_checksum_never_crashes(saved, tmp_path):
             d = bytearray(data)
             for i in rng.integers(64, manifest_end, size=1 + trial % 3):
                 d[i] ^= 1 << int(rng.integers(0, 8))
-            d[60:64] = struct.pack("<I", zlib.crc32(bytes(d[64:]), zlib.crc32(bytes(d[:60]))))
+            d[60:64] = struct.pack("<I", crc32c(bytes(d[64:]), crc32c(bytes(d[:60]))))
             open({str(tmp_path / "forged.cnnrt")!r}, "wb").write(d)
             try:
                 m = load_compiled({str(tmp_path / "forged.cnnrt")!r})

@@ -79,6 +79,18 @@ void bind_model_file(py::module_& m) {
         "Reads a .cnnrt file (checks version, size, checksum) and compiles its plan for this "
         "machine. Returns a dict: plan, inputs, outputs, preprocess, labels, metadata, isa "
         "(compiled for), kernels (chosen then), arena_bytes, version, producer, source.");
+  m.def("crc32c", [](const py::object& data, uint32_t crc) {
+          Py_buffer view;
+          if (PyObject_GetBuffer(data.ptr(), &view, PyBUF_C_CONTIGUOUS) != 0) throw py::error_already_set();
+          uint32_t result;
+          {
+            py::gil_scoped_release release;
+            result = cnnrt::crc32c_update(crc, view.buf, static_cast<size_t>(view.len));
+          }
+          PyBuffer_Release(&view);
+          return result;
+        }, py::arg("data"), py::arg("crc") = 0,
+        "CRC-32C of a contiguous bytes-like object, continued from crc: the .cnnrt checksum.");
   m.def("is_model_file", &cnnrt::is_model_file, py::arg("path"),
         "True when the file starts with the .cnnrt magic bytes.");
 }

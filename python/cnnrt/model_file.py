@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -189,8 +188,11 @@ def _padded(n: int) -> int:
 
 
 def _write(path, manifest: bytes, constants: list[tuple[int, np.ndarray]]) -> None:
-    """Header, manifest, then each constant at a 64-byte boundary; CRC-32 over all but itself.
-    Written beside the target and renamed over it, so a reader never sees half a file."""
+    """Header, manifest, then each constant at a 64-byte boundary; CRC-32C (the engine's, the
+    one the reader checks) over all but itself. Written beside the target and renamed over it,
+    so a reader never sees half a file."""
+    from .backends.cpu import _engine
+    crc32c = _engine().crc32c
     data_offset = _padded(HEADER_BYTES + len(manifest))
     data_bytes = sum(_padded(a.nbytes) for _, a in constants)
     file_bytes = data_offset + data_bytes
@@ -200,12 +202,12 @@ def _write(path, manifest: bytes, constants: list[tuple[int, np.ndarray]]) -> No
     tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
     try:
         with open(tmp, "wb") as f:
-            crc = zlib.crc32(head)
+            crc = crc32c(head)
             f.write(head + b"\0\0\0\0")
 
             def put(data) -> None:
                 nonlocal crc
-                crc = zlib.crc32(data, crc)
+                crc = crc32c(data, crc)
                 f.write(data)
             put(manifest)
             put(bytes(data_offset - HEADER_BYTES - len(manifest)))

@@ -1,6 +1,6 @@
 // The compiled-model file (.cnnrt; layout in engine/MODEL_FILE.md): the one reader, used by the
 // Python binding and by the C API. read_model_file() checks the header, the format version,
-// the size and the CRC-32 before it trusts a byte, bounds-checks every record, and reads each
+// the size and the CRC-32C before it trusts a byte, bounds-checks every record, and reads each
 // constant into its own 64-byte aligned buffer (so the plan frees each one once it is packed).
 #pragma once
 #include <cstdint>
@@ -87,7 +87,7 @@ ModelFile read_model_file(const std::string& path);  // throws ModelFileError na
 // True when the file starts with the magic bytes (false for a missing or short file).
 bool is_model_file(const std::string& path);
 
-// zlib's CRC-32 (the file's checksum), continued from `crc` (0 to start).
-uint32_t crc32_update(uint32_t crc, const void* data, size_t n);
+// CRC-32C (Castagnoli; the file's checksum), continued from `crc` (0 to start).
+uint32_t crc32c_update(uint32_t crc, const void* data, size_t n);
 
 }  // namespace cnnrt
