@@ -150,6 +150,15 @@ def test_real_efficientnet_lite0_classifies_the_cat(tmp_path):
     np.testing.assert_allclose([p for _, p in top_c], [p for _, p in top_m], rtol=1e-5)
 
 
+def test_saving_a_compiled_model_copies_its_file(tmp_path):
+    cnnrt.load(_convnet(np.random.default_rng())).save(tmp_path / "a.cnnrt", batch=2)
+    c = cnnrt.load(str(tmp_path / "a.cnnrt"))
+    c.save(tmp_path / "b.cnnrt")
+    assert (tmp_path / "b.cnnrt").read_bytes() == (tmp_path / "a.cnnrt").read_bytes()
+    with pytest.raises(cnnrt.BackendError, match=r"a\.cnnrt.*batch 2.*batch 4"):
+        c.save(tmp_path / "c.cnnrt", batch=4)
+
+
 def test_cli_compile(tmp_path):
     onnx.save(_convnet(np.random.default_rng()), tmp_path / "m.onnx")
     from cnnrt.cli import main
