@@ -39,8 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(_WIN32)
+#if defined(_WIN32) && defined(CNNRT_BUILDING_LIBRARY)
 #define CNNRT_API __declspec(dllexport)
+#elif defined(_WIN32)
+#define CNNRT_API __declspec(dllimport)
 #else
 #define CNNRT_API __attribute__((visibility("default")))
 #endif
