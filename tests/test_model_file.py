@@ -319,3 +319,18 @@ def test_loading_options_that_do_not_apply_are_refused(saved):
         cnnrt.load(str(path), precision="bf16")
     with pytest.raises(cnnrt.CnnrtError, match="m.cnnrt.*summary"):
         cnnrt.load(str(path)).summary()
+
+
+def test_insight_tools_on_a_compiled_file(tmp_path):
+    """verify works on a .cnnrt given its ONNX model; what needs the layers says so by name."""
+    onnx.save(_convnet(np.random.default_rng()), tmp_path / "m.onnx")
+    cnnrt.load(str(tmp_path / "m.onnx")).save(tmp_path / "m.cnnrt")
+    c = cnnrt.load(str(tmp_path / "m.cnnrt"))
+    assert cnnrt.verify(c, onnx_model=str(tmp_path / "m.onnx"), images=None, seeds=2).passed
+    with pytest.raises(cnnrt.ModelLoadError, match=r"m\.cnnrt.*onnx_model="):
+        cnnrt.verify(str(tmp_path / "m.cnnrt"))
+    with pytest.raises(cnnrt.CnnrtError, match=r"m\.cnnrt.*profile"):
+        c.profile()
+    from cnnrt.insight import summarize
+    with pytest.raises(cnnrt.ModelLoadError, match=r"m\.cnnrt: a compiled cnnrt model"):
+        summarize(str(tmp_path / "m.cnnrt"))

@@ -73,3 +73,7 @@ class CompiledModel(Model):
         raise CnnrtError(f"{self.graph.source}: summary() needs the layers of the ONNX model, which a "
                          ".cnnrt file does not keep; load the .onnx for it (compiled().report "
                          "has the kernels, ISA and arena)")
+
+    def profile(self, *args, **kwargs):
+        raise CnnrtError(f"{self.graph.source}: profile() maps steps to the ONNX model's layers, which "
+                         "a .cnnrt file does not keep; profile the .onnx it was compiled from")

@@ -29,6 +29,11 @@ def load_model_proto(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str
         raise ModelNotFoundError(f"{path}: no such model file")
     if os.path.isdir(path):
         raise ModelLoadError(f"{path}: is a directory, not an ONNX model file")
+    from ..model_file import is_model_file
+    if is_model_file(path):
+        raise ModelLoadError(f"{path}: a compiled cnnrt model (.cnnrt), not ONNX: cnnrt.load() runs it, "
+                             "but what needs the model's layers (summary, profile, verify) needs the "
+                             "ONNX model it was compiled from")
     try:  # large inline weights read straight into arrays: the file is not held twice
         model, inline = load_without_inline_weights(path)
     except Exception:  # noqa: BLE001 - not the layout it handles: parse it the usual way

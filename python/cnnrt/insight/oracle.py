@@ -16,7 +16,11 @@ def onnx_proto(model) -> onnx.ModelProto:
         return model
     if isinstance(model, (bytes, bytearray)):
         return onnx.load_from_string(bytes(model))
+    from ..model_file import is_model_file
     path = str(model)
+    if is_model_file(path):
+        raise ModelLoadError(f"{path}: a compiled .cnnrt file holds no ONNX model for onnxruntime; "
+                             "pass the ONNX model it was compiled from as onnx_model=")
     if not Path(path).is_file():
         raise ModelLoadError(f"{path}: verify needs the ONNX model for onnxruntime; pass "
                              f"onnx_model= (a path, ModelProto or bytes)")
