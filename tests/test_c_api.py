@@ -62,26 +62,82 @@ def test_cmake_dir_is_where_the_package_is():
     assert (root / "include" / "cnnrt" / "cnnrt.h").exists() and (root / "lib" / "libcnnrt.so").exists()
 
 
-def test_classify_example_matches_predict(tmp_path):
+@pytest.fixture(scope="module")
+def classify(capi_test, tmp_path_factory) -> Path:
+    return _cmake_build(REPO / "examples" / "classify_cpp", tmp_path_factory.mktemp("classify")) / "classify"
+
+
+def _top5(r: subprocess.CompletedProcess) -> list[tuple[str, float]]:
+    assert r.returncode == 0, r.stderr
+    return [(label, float(p)) for p, label in
+            (line.split(None, 1) for line in r.stdout.splitlines() if line.startswith("  "))]
+
+
+def test_classify_example_matches_predict(classify, tmp_path):
     """examples/classify_cpp built against the package, on the real cat photo."""
     from PIL import Image
 
-    require_backend("cpu")
     from cnnrt import models
 
-    exe = _cmake_build(REPO / "examples" / "classify_cpp", tmp_path / "build") / "classify"
+    exe = classify
     m = cnnrt.load(models.build("efficientnet_lite0"))
     m.save(tmp_path / "lite0.cnnrt")
     cat = str(resources.files("cnnrt").joinpath("data/cat.jpg"))
     with Image.open(cat) as im:
         im.convert("RGB").save(tmp_path / "cat.ppm")
-    r = _c(exe, tmp_path / "lite0.cnnrt", tmp_path / "cat.ppm")
-    assert r.returncode == 0, r.stderr
-    top = [line.split(None, 1) for line in r.stdout.splitlines() if line.startswith("  ")]
+    top = _top5(_c(exe, tmp_path / "lite0.cnnrt", tmp_path / "cat.ppm"))
     want = m.predict(cat)
-    assert [label for _, label in top] == [label for label, _ in want]
-    np.testing.assert_allclose([float(p) for p, _ in top], [p for _, p in want], rtol=1e-4, atol=1e-6)
-    assert top[0][1] in {"tabby", "tiger cat", "Egyptian cat"}
+    assert [label for label, _ in top] == [label for label, _ in want]
+    np.testing.assert_allclose([p for _, p in top], [p for _, p in want], rtol=1e-4, atol=1e-6)
+    assert top[0][0] in {"tabby", "tiger cat", "Egyptian cat"}
+
+
+PREPROCESS_CASES = {
+    "bilinear crop": {"size": [16, 16], "resize": 20, "crop": "center"},
+    "bicubic BGR": {"size": [16, 12], "resize": 18, "crop": "center", "interpolation": "bicubic",
+                    "channel_order": "BGR", "mean": [120, 110, 100], "std": [60, 50, 70], "scale": 1.0},
+    "nearest": {"size": [15, 15], "resize": 23, "crop": "center", "interpolation": "nearest"},
+    "no resize first": {"size": [17, 13], "resize": None, "crop": None},
+    "gray": {"size": [16, 16], "resize": 19, "crop": "center", "channel_order": "L", "mean": [0.5], "std": [0.25]},
+    "NHWC": {"size": [14, 14], "resize": 16, "crop": "center", "layout": "NHWC"},
+}
+
+
+@pytest.mark.parametrize("case", list(PREPROCESS_CASES))
+def test_classify_example_preprocesses_as_python(classify, tmp_path, case):
+    """The example's preprocessing against preprocess.py on noise images of odd sizes: a linear
+    model over every input value, so one pixel off by one level moves the probabilities ~1e-4.
+    (Bit-exact with Pillow 13, which picks the order of its two resampling passes as the example
+    does; older Pillow always goes horizontal first, a level off here and there.)"""
+    import json
+
+    import PIL
+
+    import onnx
+    from onnx import helper
+    from PIL import Image
+
+    from oracle import make_model
+
+    spec = {**PREPROCESS_CASES[case]}
+    rng = np.random.default_rng()
+    (h, w), c = spec["size"], 1 if spec.get("channel_order") == "L" else 3
+    shape = [1, h, w, c] if spec.get("layout") == "NHWC" else [1, c, h, w]
+    wt = (rng.standard_normal((10, c * h * w)) * 0.5 / np.sqrt(c * h * w)).astype(np.float32)
+    model = make_model([helper.make_node("Flatten", ["x"], ["f"]), helper.make_node("Gemm", ["f", "W"], ["y"], transB=1)],
+                       [("x", shape)], [("y", None)], {"W": wt})
+    helper.set_model_props(model, {"cnnrt.preprocess": json.dumps(spec)})
+    labels = [f"class {chr(65 + i)}" for i in range(10)]
+    m = cnnrt.load(model, labels=labels)
+    m.save(tmp_path / "m.cnnrt")
+    for k, size in enumerate([(45, 31), (29, 52), (16, 16), (60, 23)]):
+        img = tmp_path / f"img{k}.ppm"
+        Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(img)
+        top = _top5(_c(classify, tmp_path / "m.cnnrt", img))
+        want = m.predict(str(img))
+        assert [label for label, _ in top] == [label for label, _ in want], (case, size)
+        atol = 2e-6 if int(PIL.__version__.split(".")[0]) >= 13 else 2e-3
+        np.testing.assert_allclose([p for _, p in top], [p for _, p in want], atol=atol, err_msg=f"{case} {size}")
 
 
 def test_several_models_at_once_match_onnxruntime(capi_test, tmp_path):

@@ -73,7 +73,7 @@ Image to_gray(const Image& in) {  // PIL's convert("L"): ITU-R 601-2 luma in 16-
   return out;
 }
 
-// --- PIL's resampling (libImaging/Resample.c): separable, horizontal pass first, 8-bit
+// --- PIL's resampling (libImaging/Resample.c): separable, one pass per axis, 8-bit
 //     intermediate, coefficients in 22-bit fixed point.
 constexpr int kPrecisionBits = 32 - 8 - 2;
 
@@ -148,17 +148,28 @@ Image resample_pass(const Image& in, int64_t out_size, bool horizontal, double (
 
 Image resize(const Image& in, int64_t w, int64_t h, const std::string& interpolation) {
   if (in.w == w && in.h == h) return in;
-  if (interpolation == "nearest") {  // PIL: an affine transform sampling pixel centers
+  if (interpolation == "nearest") {  // PIL: an affine scale, source coordinate accumulated in double
+    auto table = [](int64_t n_in, int64_t n_out) {
+      std::vector<int64_t> src(static_cast<size_t>(n_out));
+      const double step = double(n_in) / double(n_out);
+      double at = step * 0.5;
+      for (auto& s : src) s = std::min<int64_t>(static_cast<int64_t>(at), n_in - 1), at += step;
+      return src;
+    };
+    const auto xs = table(in.w, w), ys = table(in.h, h);
     Image out{w, h, in.c, std::vector<uint8_t>(static_cast<size_t>(w * h * in.c))};
-    const double sx = double(in.w) / double(w), sy = double(in.h) / double(h);
     for (int64_t y = 0; y < h; ++y)
-      for (int64_t x = 0; x < w; ++x)
-        std::memcpy(out.at(x, y), in.at(std::min<int64_t>(int64_t((x + 0.5) * sx), in.w - 1),
-                                         std::min<int64_t>(int64_t((y + 0.5) * sy), in.h - 1)), in.c);
+      for (int64_t x = 0; x < w; ++x) std::memcpy(out.at(x, y), in.at(xs[x], ys[y]), static_cast<size_t>(in.c));
     return out;
   }
   auto filter = interpolation == "bicubic" ? bicubic : bilinear;
   const double support = interpolation == "bicubic" ? 2.0 : 1.0;
+  // Pillow 13 runs the vertical pass first when the height shrinks by more than twice as many
+  // pixels as the width (earlier versions: always horizontal first); the order moves rounding.
+  if (h < in.h && in.h - h > 2 * (in.w - w)) {
+    Image out = resample_pass(in, h, false, filter, support);
+    return out.w != w ? resample_pass(out, w, true, filter, support) : out;
+  }
   Image out = in.w != w ? resample_pass(in, w, true, filter, support) : in;
   return out.h != h ? resample_pass(out, h, false, filter, support) : out;
 }
