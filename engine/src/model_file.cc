@@ -289,6 +289,8 @@ void validate(const ModelFile& m, const std::vector<Pending>& pending, uint64_t 
       throw std::invalid_argument("constant " + std::to_string(m.values[p.value].vid) +
                                   " lies outside the data section or is misaligned");
   if (m.kernels.size() != m.steps.size()) throw std::invalid_argument("kernel list and steps differ");
+  for (const Step& s : m.steps)  // its kernel lives outside the file (a plugin library or Python)
+    if (s.op == "plugin") throw std::invalid_argument("step '" + s.name + "' is a plugin step, which a model file cannot hold");
   std::set<int> input_vids;
   for (const auto& in : m.inputs) {
     const ModelFileValue* v = m.value(in.vid);
