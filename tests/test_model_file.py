@@ -334,3 +334,16 @@ def test_insight_tools_on_a_compiled_file(tmp_path):
     from cnnrt.insight import summarize
     with pytest.raises(cnnrt.ModelLoadError, match=r"m\.cnnrt: a compiled cnnrt model"):
         summarize(str(tmp_path / "m.cnnrt"))
+
+
+def test_a_model_that_falls_back_from_cpu_is_refused_naming_the_node(tmp_path):
+    """A conv whose weights are a graph input runs on the reference backend (fallback); a file
+    holds only the engine's steps, so saving names that node instead of writing half a model."""
+    nodes = [helper.make_node("Conv", ["x", "w"], ["y"], name="conv_w_input")]
+    with pytest.warns(RuntimeWarning, match="fall back from cpu to reference"):
+        m = cnnrt.load(make_model(nodes, [("x", [1, 2, 5, 5]), ("w", [3, 2, 3, 3])], [("y", None)]))
+    rng = np.random.default_rng()
+    m.run({"x": random_input((1, 2, 5, 5), rng), "w": random_input((3, 2, 3, 3), rng)})  # runs
+    with pytest.raises(cnnrt.UnsupportedOpError, match="conv_w_input.*cpu"):
+        m.save(tmp_path / "m.cnnrt")
+    assert list(tmp_path.iterdir()) == []
