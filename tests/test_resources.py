@@ -75,8 +75,9 @@ def test_no_growth_across_10000_runs():
         m.run(x, out=[out])  # the caller's buffer
     gc.collect()
     grown = _rss_bytes() - before
-    # a leaked output array alone would be 80 MB; 1 MB allows the allocator's own noise
-    assert grown < 1 << 20, f"RSS grew {grown / 2**20:.1f} MiB over 9,000 runs"
+    # a leaked output array alone would be 80 MB (a leak of >= 450 bytes a run shows); 4 MB
+    # leaves room for the allocator's own noise when other tests ran before in this process
+    assert grown < 4 << 20, f"RSS grew {grown / 2**20:.1f} MiB over 9,000 runs"
 
 
 @linux_only
