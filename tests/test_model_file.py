@@ -169,6 +169,11 @@ def test_cli_compile(tmp_path):
     r = subprocess.run([sys.executable, "-m", "cnnrt.cli", "compile", str(tmp_path / "missing.onnx"),
                         "-o", str(tmp_path / "x.cnnrt")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "missing.onnx" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "cnnrt.cli", "compile", str(tmp_path / "m.onnx"),
+                        "-o", str(tmp_path / "b.cnnrt"), "--precision", "bf16"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "fp32 only" in r.stderr and "bf16" in r.stderr
+    assert not (tmp_path / "b.cnnrt").exists()
 
 
 def test_other_isa_is_recompiled(tmp_path):

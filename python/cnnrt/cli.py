@@ -6,7 +6,7 @@
     cnnrt verify MODEL                              cnnrt vs onnxruntime, first diverging layer
     cnnrt zoo list | cnnrt zoo export NAME -o FILE  the model builders
     cnnrt compare [--models a,b] [--include-l2]     the survey's table, measured
-    cnnrt compile MODEL -o FILE.cnnrt [--batch N]   the optimized model as a compiled file
+    cnnrt compile MODEL -o FILE.cnnrt [--batch N] [--precision fp32]   the optimized model as a compiled file
     cnnrt backends                                  registered backends
 """
 
@@ -168,7 +168,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_compile(args) -> int:
-    m = cnnrt.load(resolve_model(args.model))
+    m = cnnrt.load(resolve_model(args.model), precision=args.precision)  # cpu: fp32 only, says so
     m.save(args.output, batch=args.batch)
     print(f"wrote {args.output} ({os.path.getsize(args.output) / 2**20:.1f} MiB, batch {args.batch or 1}; "
           "cnnrt.load() and the C API read it)")
@@ -244,6 +244,7 @@ def main(argv=None) -> int:
     o.add_argument("model", help="an ONNX file or a zoo name")
     o.add_argument("-o", "--output", required=True, help="the .cnnrt file to write")
     o.add_argument("--batch", type=int, default=None, help="the batch it is compiled for (default 1)")
+    o.add_argument("--precision", default="fp32", help="fp32 (the cpu engine's only precision today)")
     o.set_defaults(func=cmd_compile)
     b = sub.add_parser("backends", help="list backends")
     b.set_defaults(func=lambda a: print("\n".join(cnnrt.backends())) or 0)
