@@ -110,7 +110,7 @@ def cmd_profile(args) -> int:
     m = cnnrt.load(resolve_model(args.model), num_threads=args.threads)
     shapes = ({v.name: (args.batch, *v.shape[1:]) for v in m.graph.inputs if v.shape}
               if args.batch > 1 else None)
-    prof = m.profile(runs=args.runs, warmup=args.warmup, shapes=shapes)
+    prof = m.profile(runs=args.runs, warmup=args.warmup, shapes=shapes, remeasure=args.remeasure)
     print(prof.table(top=args.top))
     if args.trace:
         prof.chrome_trace(args.trace)
@@ -206,6 +206,8 @@ def main(argv=None) -> int:
     f.add_argument("--trace", help="write a Chrome-trace JSON here")
     f.add_argument("--roofline", help="write a roofline plot (PNG) here; needs matplotlib")
     f.add_argument("--json", help="write the full profile as JSON here")
+    f.add_argument("--remeasure", action="store_true",
+                   help="measure this machine's roofline again instead of using the cached one")
     f.set_defaults(func=cmd_profile)
     v = sub.add_parser("verify", help="cnnrt vs onnxruntime; on a mismatch, the first layer that differs")
     v.add_argument("model", help="an ONNX file or a zoo name")

@@ -230,11 +230,13 @@ class Model:
         optimized = prepare(full, shapes, optimize=True)
         return Summary(self, given, optimized, self.compiled(shapes))
 
-    def profile(self, runs: int = 10, warmup: int = 2, shapes: dict | None = None) -> "Profile":
+    def profile(self, runs: int = 10, warmup: int = 2, shapes: dict | None = None,
+                remeasure: bool = False) -> "Profile":
         """Measured time per layer (median of `runs` after `warmup`), GFLOP/s, bytes moved and
-        efficiency against this machine's roofline; the cpu backend only (cnnrt.insight)."""
+        efficiency against this machine's roofline (cached; remeasure: measure it again); the
+        cpu backend only (cnnrt.insight)."""
         from .insight.profile import profile
-        return profile(self, runs=runs, warmup=warmup, shapes=shapes)
+        return profile(self, runs=runs, warmup=warmup, shapes=shapes, remeasure=remeasure)
 
 
 class Summary:

@@ -3,6 +3,7 @@ from the op schema, origins back to the ONNX nodes, trace and roofline plot."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -178,3 +179,33 @@ def test_cli(model_path, tmp_path, capsys):
     assert json.loads(trace.read_text())["traceEvents"]
     assert len(json.loads(js.read_text())["layers"]) >= 5
     assert png is None or png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_remeasure_replaces_the_cached_roofline(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNRT_CACHE", str(tmp_path))
+    first = roofline.machine_roofline(1)
+    busy = dataclasses.replace(first, gflops=first.gflops / 50)  # as if measured on a busy host
+    path = tmp_path / "roofline.json"
+    key, = json.loads(path.read_text())
+    path.write_text(json.dumps({key: dataclasses.asdict(busy)}))
+    assert roofline.machine_roofline(1) == busy  # the cache is trusted...
+    again = roofline.machine_roofline(1, remeasure=True)  # ...until asked to measure again
+    assert again.gflops > busy.gflops * 10
+    assert json.loads(path.read_text())[key]["gflops"] == again.gflops
+
+
+def test_a_roof_below_what_layers_reach_is_called_stale(model_path, monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNRT_CACHE", str(tmp_path))
+    m = cnnrt.load(model_path, num_threads=1)
+    measured = m.profile(runs=1, warmup=0).roofline
+    key, = json.loads((tmp_path / "roofline.json").read_text())
+
+    def profile_with_peak(gflops):
+        entry = dataclasses.asdict(dataclasses.replace(measured, gflops=gflops))
+        (tmp_path / "roofline.json").write_text(json.dumps({key: entry}))
+        return m.profile(runs=2, warmup=1)
+
+    high = profile_with_peak(measured.gflops * 50)
+    assert high.stale_roof() is None and "--remeasure" not in high.table()
+    low = profile_with_peak(measured.gflops / 50)
+    assert low.stale_roof() > 110 and "--remeasure" in low.table()

@@ -121,6 +121,10 @@ class Profile:
             f"roofline ({r.cpu}, {r.num_threads} threads, {r.isa}): sgemm {r.gflops:.1f} GFLOP/s, "
             f"copy {r.gbytes:.1f} GB/s, ridge at {r.ridge:.1f} FLOP/B; roof = min(peak, FLOP/B x "
             f"bandwidth), eff. = achieved / roof (bandwidth / copy bandwidth without FLOPs)"]
+        if self.stale_roof():
+            lines.append(f"layers computing the direct algorithm reach {self.stale_roof():.0f}% of "
+                         "the cached sgemm peak: it was measured while the machine was busier "
+                         "(`cnnrt profile --remeasure`, `profile(remeasure=True)` measures again)")
         if any("winograd" in layer.kernel for layer in self.layers):
             lines.append("FLOPs are the direct algorithm's (as the accounting counts them): a "
                          "Winograd conv does fewer, so its GFLOP/s and eff. can pass the roof")
@@ -128,6 +132,13 @@ class Profile:
             lines.append(f"ONNX nodes with no step of their own (folded or removed): "
                          f"{_origins([n for n, _ in self.folded], 12)}")
         return "\n".join(lines)
+
+    def stale_roof(self) -> float | None:
+        """When a layer that does all its counted FLOPs (not Winograd) beats the cached peak by
+        more than 10%, that peak was measured on a busy machine: the best such rate, in % of it."""
+        best = max((layer.gflops for layer in self.layers
+                    if layer.flops and "winograd" not in layer.kernel), default=0.0)
+        return 100 * best / self.roofline.gflops if best > 1.1 * self.roofline.gflops else None
 
     def to_dict(self) -> dict:
         """Everything, as plain Python data (JSON-serializable)."""
@@ -164,7 +175,7 @@ def _origins(names: list[str], limit: int = 4) -> str:
 
 
 def profile(model, runs: int = 10, warmup: int = 2, shapes: dict | None = None,
-            seed: int = 0) -> Profile:
+            seed: int = 0, remeasure: bool = False) -> Profile:
     """Profiles `model` (a cnnrt.Model on the cpu backend) on random inputs of `shapes`
     (default: its declared shapes, symbolic dims as 1). Runs made meanwhile from other threads
     would be counted in the step times: profile a model nobody else is running."""
@@ -177,7 +188,7 @@ def profile(model, runs: int = 10, warmup: int = 2, shapes: dict | None = None,
                            f"timers; backend {model.backend.name!r} has none")
     rng = np.random.default_rng(seed)
     inputs = [rng.standard_normal(v.shape).astype(v.dtype) for v in exe.graph.inputs]
-    roof = machine_roofline(plan.num_threads, plan.isa)
+    roof = machine_roofline(plan.num_threads, plan.isa, remeasure=remeasure)
     starts, run_times, steps = _timed_runs(exe, inputs, runs, warmup)
     layers, step_layer = _layers(exe, steps, roof)
     _, folded = coverage(exe.graph, model.graph.source_nodes)
