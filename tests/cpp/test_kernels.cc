@@ -202,6 +202,8 @@ std::vector<ConvDesc> fixed_convs() {
       conv(1, 320, 7, 7, 1280, 1, 1, 1, 0, 0, 0, 0),       // last 1x1: P=49, K blocks
       conv(1, 16, 20, 20, 96, 1, 1, 1, 0, 0, 0, 0),        // expand
       conv(1, 8, 100, 100, 8, 1, 1, 1, 0, 0, 0, 0),        // several N blocks
+      conv(1, 80, 15, 15, 100, 1, 1, 1, 0, 0, 0, 0),       // unaligned rows packed (P = 225,
+      conv(1, 600, 15, 15, 100, 1, 1, 1, 0, 0, 0, 0),      // 17 M panels), M panels outside
       conv(1, 600, 5, 9, 9, 1, 1, 1, 0, 0, 0, 0),          // K = 600: 3 K blocks, M tail
       conv(1, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1),        // 3x3 s1
       conv(1, 64, 9, 11, 20, 3, 3, 1, 1, 1, 1, 1),         // 3x3, K = 576
