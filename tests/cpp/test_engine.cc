@@ -16,17 +16,12 @@
 #include "cnnrt/memory.h"
 #include "cnnrt/threadpool.h"
 
+#include "check.h"
+
 using namespace cnnrt;
 
 namespace {
-int failures = 0;
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
-      ++failures;                                                          \
-    }                                                                      \
-  } while (0)
+using cnnrt_test::failures;
 
 void test_pack_random(std::mt19937& rng) {
   for (int trial = 0; trial < 200; ++trial) {

@@ -18,17 +18,12 @@
 #include "cnnrt/plan.h"
 #include "cnnrt/plugin_registry.h"
 
+#include "check.h"
+
 using namespace cnnrt;
 
 namespace {
-int failures = 0;
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);          \
-      ++failures;                                                          \
-    }                                                                      \
-  } while (0)
+using cnnrt_test::failures;
 
 // y = scale * x + offsets[c] (channel axis 1) + len(tag); scale < 0: an error status.
 int affine(const cnnrt_tensor* in, int32_t n_in, const cnnrt_tensor* out, int32_t n_out,

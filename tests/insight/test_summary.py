@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import onnx
-import pytest
 from onnx import helper
 
 from cnnrt.accounting import account
@@ -15,16 +14,10 @@ from cnnrt.cli import main
 from cnnrt.frontend.onnx import import_onnx
 from cnnrt.insight import summarize
 from cnnrt.passes import prepare
-from oracle import make_model, require_backend
-from small_cnn import FOLDED, small_cnn
+from oracle import make_model
+from small_cnn import FOLDED
 
 
-@pytest.fixture(scope="module")
-def small_path(tmp_path_factory):
-    require_backend("cpu")
-    path = tmp_path_factory.mktemp("m") / "small_cnn.onnx"
-    onnx.save(small_cnn(), path)
-    return str(path)
 
 
 def _row(text: str, label: str) -> list[str]:

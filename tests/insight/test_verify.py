@@ -11,18 +11,10 @@ import cnnrt
 from cnnrt.cli import main
 from cnnrt.frontend.onnx import import_onnx
 from cnnrt.ir import Value
-from oracle import require_backend
-from small_cnn import small_cnn
 
 pytest.importorskip("onnxruntime")
 
 
-@pytest.fixture(scope="module")
-def small_path(tmp_path_factory):
-    require_backend("cpu")
-    path = tmp_path_factory.mktemp("m") / "small_cnn.onnx"
-    onnx.save(small_cnn(), path)
-    return str(path)
 
 
 @pytest.fixture(scope="module")
