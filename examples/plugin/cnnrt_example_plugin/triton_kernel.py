@@ -18,10 +18,29 @@ def _channel_shuffle(x_ptr, y_ptr, total, C, HW, GROUPS: tl.constexpr, BLOCK: tl
     tl.store(y_ptr + o, tl.load(x_ptr + n * C * HW + c_in * HW + p, mask=mask), mask=mask)
 
 
+BLOCK = 1024
+
+
+def launch_args(x, groups, y):
+    """(grid, args, meta) of one launch: shared by channel_shuffle and the sm_90 compile check."""
+    n, c, h, w = x.shape
+    return (triton.cdiv(x.numel(), BLOCK),), (x, y, x.numel(), c, h * w), {"GROUPS": groups,
+                                                                           "BLOCK": BLOCK}
+
+
 def channel_shuffle(x, groups):
     """x: a contiguous float32 (N, C, H, W) tensor on the device; returns the shuffled copy."""
-    n, c, h, w = x.shape
     y = torch.empty_like(x)
-    total, block = x.numel(), 1024
-    _channel_shuffle[(triton.cdiv(total, block),)](x, y, total, c, h * w, GROUPS=groups, BLOCK=block)
+    grid, args, meta = launch_args(x, groups, y)
+    _channel_shuffle[grid](*args, **meta)
     return y
+
+
+def aot_cases():
+    """{case id: () -> (jit kernel, args, meta)} for cnnrt's sm_90 compile test (ShuffleNet's
+    shuffle of 116 channels in 2 groups at 28x28)."""
+    def case():
+        x = torch.empty(1, 116, 28, 28)
+        _, args, meta = launch_args(x, 2, torch.empty_like(x))
+        return _channel_shuffle, args, {**meta, "num_warps": 4, "num_stages": 3}  # the JIT defaults
+    return {"float32-groups2_c116_28": case}
