@@ -7,7 +7,8 @@
 //       build/kernels-dev/libcnnrt_core.a -lpthread -o build/bench_conv_kernels
 //   ./build/bench_conv_kernels [filter] [--portable]
 // The 1-thread column is thread CPU time (preemption by other processes does not count), the
-// 2-thread one wall time. BENCH_PEAK=<GFLOP/s> skips the ~1 s FMA probe (for repeated A/B runs).
+// 2-thread one wall time. BENCH_PEAK=<GFLOP/s> skips the ~1 s FMA probe (for repeated A/B runs);
+// BENCH_COLD=1 times each run with every cache flushed first (weights cold, as in a model).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -134,8 +135,26 @@ double thread_cpu_seconds() {
 
 // Best of 7 timings (the machine is shared: the minimum is the least disturbed), each of enough
 // repetitions for ~20 ms; cpu: thread CPU time instead of wall time (one-thread runs only).
+// BENCH_COLD=1: every timed run starts with the weights out of cache, as inside a model (a
+// 64 MB buffer written between runs, not timed): best of 15 single runs.
+double time_cold(const ConvKernel& k, const Parallel& par, const float* x, float* y, void* scr,
+                 bool cpu) {
+  static std::vector<char> flush(64 << 20);
+  double best = 1e30;
+  for (int i = 0; i < 15; ++i) {
+    for (size_t j = 0; j < flush.size(); j += 64) flush[j] = char(flush[j] + 1);
+    const auto t0 = Clock::now();
+    const double c0 = thread_cpu_seconds();
+    k.run(x, y, nullptr, scr, par);
+    best = std::min(best, cpu ? thread_cpu_seconds() - c0
+                              : std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  return best;
+}
+
 double time_run(const ConvKernel& k, const Parallel& par, const float* x, float* y, void* scr,
                 bool cpu = false) {
+  if (std::getenv("BENCH_COLD")) return time_cold(k, par, x, y, scr, cpu);
   k.run(x, y, nullptr, scr, par);
   int reps = 1;
   for (;;) {
