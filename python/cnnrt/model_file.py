@@ -84,6 +84,10 @@ def _check_representable(source: str, calls: list[tuple]) -> None:
                                      "engine's built-in steps, so a .cnnrt file cannot hold it")
         if call[0] == "add_step" and call[1] == "plugin" and _plugin_library(call[4]) is None:
             kernel = str(call[4].get("plugin_kernel", ""))
+            if not kernel.endswith("/numpy"):  # registered below Python's load_plugin
+                raise UnsupportedOpError(f"{source}: step {call[5]!r} (op 'plugin') runs kernel "
+                                         f"{kernel!r}, which no library loaded by cnnrt.load_plugin "
+                                         "provides, so the file could not say where it comes from")
             raise UnsupportedOpError(
                 f"{source}: step {call[5]!r} (op 'plugin', custom op {kernel.removesuffix('/numpy')}) "
                 "runs a numpy (Python) kernel, which a .cnnrt file cannot hold (its readers, the C API "
