@@ -89,3 +89,27 @@ def test_a_kernel_unregistered_since_is_refused_in_process(saved_shuffle):
     with pytest.raises(cnnrt.ModelLoadError, match=rf"shuffle.cnnrt: step 'shuffle' runs the plugin kernel "
                                                    rf"{KERNEL}.*from {LIB_NAME}.*load it first"):
         cnnrt.load(str(path))
+
+
+def test_forged_plugin_steps(saved_shuffle, tmp_path):
+    """Without the PLUG record (skipped as unknown) the refusal still names step and kernel; a
+    plugin step that names no kernel is an invalid file."""
+    from test_model_file import _with_crc
+
+    path, *_ = saved_shuffle
+    data = bytearray(path.read_bytes())
+    no_hint = bytearray(data)
+    at = no_hint.index(b"PLUG")
+    no_hint[at:at + 4] = b"PLUX"
+    (tmp_path / "nohint.cnnrt").write_bytes(_with_crc(no_hint))
+    cnnrt.load(str(tmp_path / "nohint.cnnrt"))  # the kernel is loaded: the hint is not needed
+    _engine().unregister_plugin_kernel(KERNEL)
+    with pytest.raises(cnnrt.ModelLoadError, match=rf"nohint.cnnrt: step 'shuffle' runs the plugin kernel "
+                                                   rf"{KERNEL}.*an unnamed library"):
+        cnnrt.load(str(tmp_path / "nohint.cnnrt"))
+    at = data.index(b"plugin_kernel")
+    data[at:at + 13] = b"plugin_kernex"
+    (tmp_path / "nokernel.cnnrt").write_bytes(_with_crc(data))
+    with pytest.raises(cnnrt.ModelLoadError, match=r"nokernel.cnnrt: invalid model file: step 'shuffle' "
+                                                   r"\(plugin\) does not name its kernel"):
+        cnnrt.load(str(tmp_path / "nokernel.cnnrt"))
