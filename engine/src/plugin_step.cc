@@ -102,7 +102,8 @@ std::vector<std::string> load_plugin_library(const std::string& path) {
   // One load at a time: two threads loading one library must not both register (the second
   // would fail on taken names), and the `loaded` map below needs a lock anyway.
   static std::mutex load_mu;
-  static std::map<std::string, std::vector<std::string>> loaded;  // real path -> its kernels
+  // real path -> (its kernels, the path it was loaded by: their origin)
+  static std::map<std::string, std::pair<std::vector<std::string>, std::string>> loaded;
   std::lock_guard<std::mutex> guard(load_mu);
   // An absolute, resolved path: dlopen would search the library path for a bare name, where
   // Python's load_plugin means a file relative to the working directory.
@@ -112,9 +113,16 @@ std::vector<std::string> load_plugin_library(const std::string& path) {
   const std::string real = resolved;
   auto done = loaded.find(real);
   if (done != loaded.end()) {
+    const auto& [names, origin] = done->second;
     bool all = true;  // still registered (unregister_plugin_kernel may have dropped some)
-    for (const auto& name : done->second) all = all && has_plugin_kernel(name);
-    if (all) return done->second;
+    for (const auto& name : names) all = all && has_plugin_kernel(name);
+    if (all) return names;
+    // Some were dropped: register the library afresh, so first drop what is left of it.
+    std::lock_guard<std::mutex> lock(table_mu());
+    for (const auto& name : names) {
+      auto it = table().find(name);
+      if (it != table().end() && it->second.origin == origin) table().erase(it);
+    }
   }
   void* handle = dlopen(real.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
@@ -142,7 +150,7 @@ std::vector<std::string> load_plugin_library(const std::string& path) {
     throw E(E::RegisterFailed, path + ": cnnrt_plugin_register failed (status " + std::to_string(status) +
                                    "): " + (l.error.empty() ? "no message" : l.error));
   }
-  loaded[real] = l.added;
+  loaded[real] = {l.added, path};
   return l.added;
 }
 

@@ -84,11 +84,14 @@ def test_reader_refuses_a_plugin_kernel_not_loaded(saved_shuffle, tmp_path):
 
 
 def test_a_kernel_unregistered_since_is_refused_in_process(saved_shuffle):
-    path, *_ = saved_shuffle
+    path, lib, *_ = saved_shuffle
     _engine().unregister_plugin_kernel(KERNEL)
     with pytest.raises(cnnrt.ModelLoadError, match=rf"shuffle.cnnrt: step 'shuffle' runs the plugin kernel "
                                                    rf"{KERNEL}.*from {LIB_NAME}.*load it first"):
         cnnrt.load(str(path))
+    assert cnnrt.load_plugin(lib) == [KERNEL]  # registers it again
+    assert KERNEL in _engine().plugin_kernels()
+    cnnrt.load(str(path))
 
 
 def test_forged_plugin_steps(saved_shuffle, tmp_path):

@@ -25,9 +25,7 @@ def load_plugin(path: str | os.PathLike) -> list[str]:
     if not os.path.isfile(p):
         raise PluginError(f"{p}: no such plugin library")
     key = os.path.realpath(p)
-    if key in _LOADED:
-        return list(_LOADED[key])
-    try:
+    try:  # the engine's loader makes a repeated load a no-op (and reloads a dropped kernel)
         names = list(_engine().load_plugin(p))
     except ValueError as e:
         raise PluginError(str(e)) from None
