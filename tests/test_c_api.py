@@ -1,7 +1,8 @@
 """The C API (cnnrt.h, libcnnrt) from programs built with CMake against the installed package
 (find_package(cnnrt) via `python -m cnnrt --cmake-dir`): examples/classify_cpp on the real
 EfficientNet-Lite0 against Model.predict, and tests/capi/capi_test.c (plain C, no Python in
-its process) for several models at once, many threads on one model, leaks and error codes.
+its process) for several models at once, many threads on one model, leaks and error codes, and
+a model with a C++ custom op whose plugin library it loads with cnnrt_load_plugin.
 Files are written by Model.save, so the Python and C paths read the same bytes."""
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from oracle import assert_close, random_input, require_backend, run_ort
 from test_model_file import _convnet, _multi_io, _with_crc
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO / "tests" / "plugins") not in sys.path:  # as pytest puts it there for tests/plugins/
+    sys.path.append(str(REPO / "tests" / "plugins"))
+from plugin_build import build_plugin  # noqa: E402
+from shuffle_plugin import KERNEL, LIB_NAME, build_shuffle_library, reference, register_shuffle, shuffle_model  # noqa: E402
 
 
 def _cmake_build(src: Path, build: Path) -> Path:
@@ -221,3 +226,60 @@ def test_misuse_is_reported_not_crashed(capi_test, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "unknown isa 'sse9'" in r.stdout and "input 0 ('x') is NULL" in r.stdout
     assert f"isa {m.compiled().report['isa']}" in r.stdout
+
+
+@pytest.fixture
+def shuffle_file(tmp_path):
+    """A .cnnrt file with a plugin step (examples/plugin's ChannelShuffle, C++), saved here with
+    the library loaded; the op and kernel are forgotten again afterwards."""
+    from cnnrt.backends.cpu import _engine
+    from cnnrt.plugins import custom_ops, library
+
+    lib = build_shuffle_library(tmp_path)
+    register_shuffle()
+    try:
+        cnnrt.load_plugin(lib)
+        model, weights = shuffle_model(np.random.default_rng())
+        m = cnnrt.load(model)
+        m.save(tmp_path / "shuffle.cnnrt", batch=2)
+        yield tmp_path / "shuffle.cnnrt", lib, m, weights
+    finally:
+        custom_ops.unregister_op("com.example", "ChannelShuffle")
+        _engine().unregister_plugin_kernel(KERNEL)
+        library._LOADED.pop(os.path.realpath(lib), None)
+        library._KERNEL_FROM.pop(KERNEL, None)
+
+
+def test_plugin_model_runs_after_cnnrt_load_plugin(capi_test, shuffle_file, tmp_path):
+    path, lib, m, weights = shuffle_file
+    x = random_input((2, 3, 8, 8), np.random.default_rng())
+    x.tofile(tmp_path / "in.bin")
+    r = _c(capi_test, "plugin", lib, path, tmp_path / "in.bin", tmp_path / "out.bin")
+    assert r.returncode == 0, r.stdout + r.stderr
+    before = r.stdout.splitlines()[0]
+    assert before.startswith(f"before CNNRT_PLUGIN_ERROR {path}: step 'shuffle' runs the plugin kernel "
+                             "com.example::ChannelShuffle"), before
+    assert f"from {LIB_NAME}" in before and "cnnrt_load_plugin(" in before, before
+    got = np.fromfile(tmp_path / "out.bin", np.float32).reshape(2, 4, 8, 8)
+    np.testing.assert_array_equal(got, m.run(x)["y"])  # the same file, Python's results
+    assert_close(got, reference(weights, x), rtol=1e-4)
+
+
+def test_cnnrt_load_plugin_errors_name_the_library(capi_test, tmp_path):
+    nosym = build_plugin(tmp_path, 'extern "C" int something_else() { return 0; }', "nosym")
+    failing = build_plugin(tmp_path, r"""
+#include <cnnrt/plugin.h>
+extern "C" int cnnrt_plugin_register(const cnnrt_registrar* r) {
+  r->set_error(r, "the GPU this needs is missing");
+  return CNNRT_ERROR;
+}""", "failing")
+    (tmp_path / "junk.so").write_bytes(b"not an ELF file")
+    cases = {tmp_path / "nothere.so": ("CNNRT_IO_ERROR", "nothere.so: no such plugin library"),
+             tmp_path / "junk.so": ("CNNRT_PLUGIN_ERROR", "junk.so: cannot load the plugin library"),
+             nosym: ("CNNRT_PLUGIN_ERROR", "libnosym.so: not a cnnrt plugin: it exports no cnnrt_plugin_register"),
+             failing: ("CNNRT_PLUGIN_ERROR", "libfailing.so: cnnrt_plugin_register failed (status 1): "
+                                             "the GPU this needs is missing")}
+    for path, (status, message) in cases.items():
+        r = _c(capi_test, "loadplugin", path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split()[0] == status and message in r.stdout, (path, r.stdout)

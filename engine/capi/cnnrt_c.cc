@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cnnrt/model_file.h"
+#include "cnnrt/plugin_library.h"
 #include "cnnrt/version.h"
 
 struct cnnrt_model {
@@ -44,6 +45,7 @@ cnnrt_status from_file_error(const cnnrt::ModelFileError& e) {
     case K::Version: return fail(CNNRT_VERSION_MISMATCH, e.what());
     case K::Truncated:
     case K::Corrupt: return fail(CNNRT_CORRUPT_FILE, e.what());
+    case K::MissingPlugin: return fail(CNNRT_PLUGIN_ERROR, e.what());
     case K::Invalid: break;
   }
   return fail(CNNRT_INVALID_MODEL, e.what());
@@ -113,6 +115,7 @@ const char* cnnrt_status_name(cnnrt_status status) {
     case CNNRT_INVALID_MODEL: return "CNNRT_INVALID_MODEL";
     case CNNRT_NOT_FOUND: return "CNNRT_NOT_FOUND";
     case CNNRT_RUNTIME_ERROR: return "CNNRT_RUNTIME_ERROR";
+    case CNNRT_PLUGIN_ERROR: return "CNNRT_PLUGIN_ERROR";
   }
   return "CNNRT_UNKNOWN_STATUS";
 }
@@ -128,6 +131,22 @@ cnnrt_status cnnrt_model_load(const char* path, int num_threads, const char* isa
 }
 
 void cnnrt_model_free(cnnrt_model* model) { delete model; }
+
+cnnrt_status cnnrt_load_plugin(const char* path) {
+  if (!path) return fail(CNNRT_INVALID_ARGUMENT, "cnnrt_load_plugin: path is NULL");
+  try {
+    cnnrt::load_plugin_library(path);
+    return CNNRT_OK;
+  } catch (const cnnrt::PluginLoadError& e) {  // its message names the file
+    return fail(e.kind == cnnrt::PluginLoadError::NoFile ? CNNRT_IO_ERROR : CNNRT_PLUGIN_ERROR, e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(CNNRT_RUNTIME_ERROR, std::string(path) + ": out of memory");
+  } catch (const std::exception& e) {
+    return fail(CNNRT_PLUGIN_ERROR, std::string(path) + ": " + e.what());
+  } catch (...) {
+    return fail(CNNRT_PLUGIN_ERROR, std::string(path) + ": unknown error");
+  }
+}
 
 size_t cnnrt_model_num_inputs(const cnnrt_model* model) { return model ? model->file.inputs.size() : 0; }
 size_t cnnrt_model_num_outputs(const cnnrt_model* model) { return model ? model->file.outputs.size() : 0; }

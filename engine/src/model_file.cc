@@ -13,6 +13,8 @@
 #include <cstring>
 #include <set>
 
+#include "cnnrt/plugin_library.h"
+
 namespace cnnrt {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .cnnrt reader assumes a little-endian host");
@@ -251,6 +253,9 @@ void parse_record(ModelFile& m, const std::string& tag, Cursor& c, std::vector<P
     const uint32_t n = c.pod<uint32_t>();
     c.need(uint64_t{n} * 4);
     for (uint32_t i = 0; i < n; ++i) m.labels.push_back(c.str());
+  } else if (tag == "PLUG") {
+    std::string kernel = c.str();
+    m.plugin_libraries.emplace_back(std::move(kernel), c.str());
   } else if (tag == "META") {
     std::string key = c.str();
     m.metadata.emplace_back(std::move(key), c.str());
@@ -289,8 +294,12 @@ void validate(const ModelFile& m, const std::vector<Pending>& pending, uint64_t 
       throw std::invalid_argument("constant " + std::to_string(m.values[p.value].vid) +
                                   " lies outside the data section or is misaligned");
   if (m.kernels.size() != m.steps.size()) throw std::invalid_argument("kernel list and steps differ");
-  for (const Step& s : m.steps)  // its kernel lives outside the file (a plugin library or Python)
-    if (s.op == "plugin") throw std::invalid_argument("step '" + s.name + "' is a plugin step, which a model file cannot hold");
+  for (const Step& s : m.steps) {  // its kernel lives outside the file, in a plugin library
+    if (s.op != "plugin") continue;
+    const std::string k = s.attrs.s_or("plugin_kernel", "");  // (s_or throws on a non-string)
+    if (k.find("::") == std::string::npos)
+      throw std::invalid_argument("step '" + s.name + "' (plugin) does not name its kernel (\"domain::OpType\")");
+  }
   std::set<int> input_vids;
   for (const auto& in : m.inputs) {
     const ModelFileValue* v = m.value(in.vid);
@@ -309,6 +318,23 @@ std::shared_ptr<float> aligned_floats(uint64_t bytes, const std::string& path) {
   void* p = std::aligned_alloc(64, n);
   if (!p) throw ModelFileError(ModelFileError::Io, path + ": out of memory reading " + std::to_string(bytes) + " bytes");
   return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+}
+
+// Every plugin step's kernel must be registered now: the file holds its name, not its code.
+void check_plugin_kernels(const ModelFile& m) {
+  for (const Step& s : m.steps) {
+    if (s.op != "plugin") continue;
+    const std::string kernel = s.attrs.s("plugin_kernel");
+    if (has_plugin_kernel(kernel)) continue;
+    std::string hint;
+    for (const auto& [k, lib] : m.plugin_libraries)
+      if (k == kernel && !lib.empty()) hint = lib;
+    throw ModelFileError(ModelFileError::MissingPlugin,
+        m.path + ": step '" + s.name + "' runs the plugin kernel " + kernel + ", which no plugin library "
+        "loaded in this process registers (the file was written with it from " +
+        (hint.empty() ? std::string("an unnamed library") : hint) + "); load it first: cnnrt.load_plugin(" +
+        "path) in Python, cnnrt_load_plugin(path) in C");
+  }
 }
 
 }  // namespace
@@ -417,6 +443,7 @@ ModelFile read_model_file(const std::string& path) {
   f.skip(h.data_bytes - at, crc);
   if (crc != h.crc) throw fail(ModelFileError::Corrupt, "checksum mismatch: the file is corrupted");
   if (!invalid.empty()) throw fail(ModelFileError::Invalid, "invalid model file: " + invalid);
+  check_plugin_kernels(m);
   return m;
 }
 

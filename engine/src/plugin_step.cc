@@ -2,7 +2,10 @@
 // registered kernel through the C ABI of cnnrt/plugin.h (attribute `plugin_kernel` names it;
 // every other attribute is handed to the kernel as a cnnrt_attr).
 #include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
 
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -82,6 +85,11 @@ PluginKernel find_plugin_kernel(const std::string& name) {
                               (known.empty() ? "none" : known) + ")");
 }
 
+bool has_plugin_kernel(const std::string& name) {
+  std::lock_guard<std::mutex> lock(table_mu());
+  return table().count(name) > 0;
+}
+
 std::vector<std::string> plugin_kernel_names() {
   std::lock_guard<std::mutex> lock(table_mu());
   std::vector<std::string> names;
@@ -90,16 +98,42 @@ std::vector<std::string> plugin_kernel_names() {
 }
 
 std::vector<std::string> load_plugin_library(const std::string& path) {
-  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  using E = PluginLoadError;
+  // One load at a time: two threads loading one library must not both register (the second
+  // would fail on taken names), and the `loaded` map below needs a lock anyway.
+  static std::mutex load_mu;
+  // real path -> (its kernels, the path it was loaded by: their origin)
+  static std::map<std::string, std::pair<std::vector<std::string>, std::string>> loaded;
+  std::lock_guard<std::mutex> guard(load_mu);
+  // An absolute, resolved path: dlopen would search the library path for a bare name, where
+  // Python's load_plugin means a file relative to the working directory.
+  char resolved[PATH_MAX];
+  if (!::realpath(path.c_str(), resolved))
+    throw E(E::NoFile, path + ": no such plugin library (" + std::strerror(errno) + ")");
+  const std::string real = resolved;
+  auto done = loaded.find(real);
+  if (done != loaded.end()) {
+    const auto& [names, origin] = done->second;
+    bool all = true;  // still registered (unregister_plugin_kernel may have dropped some)
+    for (const auto& name : names) all = all && has_plugin_kernel(name);
+    if (all) return names;
+    // Some were dropped: register the library afresh, so first drop what is left of it.
+    std::lock_guard<std::mutex> lock(table_mu());
+    for (const auto& name : names) {
+      auto it = table().find(name);
+      if (it != table().end() && it->second.origin == origin) table().erase(it);
+    }
+  }
+  void* handle = dlopen(real.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* why = dlerror();
-    throw std::invalid_argument(path + ": cannot load the plugin library (" + (why ? why : "dlopen failed") + ")");
+    throw E(E::NotLoadable, path + ": cannot load the plugin library (" + (why ? why : "dlopen failed") + ")");
   }
   // Closed when the last kernel from it (and every step holding one) is gone.
   std::shared_ptr<void> library(handle, [](void* h) { dlclose(h); });
   auto reg = reinterpret_cast<cnnrt_plugin_register_fn>(dlsym(handle, "cnnrt_plugin_register"));
   if (!reg)
-    throw std::invalid_argument(path + ": not a cnnrt plugin: it exports no cnnrt_plugin_register "
+    throw E(E::NoSymbol, path + ": not a cnnrt plugin: it exports no cnnrt_plugin_register "
                                 "function (declare it extern \"C\"; see cnnrt/plugin.h)");
   Loading l{{CNNRT_PLUGIN_ABI_VERSION, nullptr, &add_kernel, &set_error}, path, "", library, {}};
   l.r.context = &l;
@@ -113,9 +147,10 @@ std::vector<std::string> load_plugin_library(const std::string& path) {
   }
   if (status != CNNRT_OK || !l.error.empty()) {
     for (const auto& name : l.added) unregister_plugin_kernel(name);
-    throw std::invalid_argument(path + ": cnnrt_plugin_register failed (status " + std::to_string(status) +
-                                "): " + (l.error.empty() ? "no message" : l.error));
+    throw E(E::RegisterFailed, path + ": cnnrt_plugin_register failed (status " + std::to_string(status) +
+                                   "): " + (l.error.empty() ? "no message" : l.error));
   }
+  loaded[real] = {l.added, path};
   return l.added;
 }
 

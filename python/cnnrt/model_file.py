@@ -22,12 +22,13 @@ FORMAT_VERSION = 1
 HEADER_BYTES = 64
 ALIGN = 64
 
-# The engine's built-in steps (engine/STEPS.md): the only ones a file can hold. Anything else
-# (a plugin's step, say) is refused at save time by name, never written half-understood.
+# The engine's steps (engine/STEPS.md) a file can hold. Anything else is refused at save time by
+# name, never written half-understood. A `plugin` step goes in only when its kernel is C++ (a
+# plugin library, named in the file; the reader needs it loaded), never a numpy kernel.
 FILE_OPS = frozenset({
     "conv", "gemm", "matmul", "activation", "binary", "batch_norm", "max_pool", "avg_pool",
     "global_avg_pool", "global_max_pool", "reduce_mean", "lrn", "softmax", "reshape",
-    "transpose", "concat", "split", "slice", "pad", "gather", "copy"})
+    "transpose", "concat", "split", "slice", "pad", "gather", "copy", "plugin"})
 
 
 def is_model_file(path) -> bool:
@@ -81,6 +82,27 @@ def _check_representable(source: str, calls: list[tuple]) -> None:
         if call[0] == "add_step" and call[1] not in FILE_OPS:
             raise UnsupportedOpError(f"{source}: step {call[5]!r} (op {call[1]!r}) is not one of the "
                                      "engine's built-in steps, so a .cnnrt file cannot hold it")
+        if call[0] == "add_step" and call[1] == "plugin" and _plugin_library(call[4]) is None:
+            kernel = str(call[4].get("plugin_kernel", ""))
+            if not kernel.endswith("/numpy"):  # registered below Python's load_plugin
+                raise UnsupportedOpError(f"{source}: step {call[5]!r} (op 'plugin') runs kernel "
+                                         f"{kernel!r}, which no library loaded by cnnrt.load_plugin "
+                                         "provides, so the file could not say where it comes from")
+            raise UnsupportedOpError(
+                f"{source}: step {call[5]!r} (op 'plugin', custom op {kernel.removesuffix('/numpy')}) "
+                "runs a numpy (Python) kernel, which a .cnnrt file cannot hold (its readers, the C API "
+                "included, run no Python); give the op a C++ kernel (a plugin library, "
+                "cnnrt.load_plugin) and save again")
+
+
+def _plugin_library(attrs: dict) -> str | None:
+    """The path of the plugin library whose C++ kernel a plugin step runs; None for a numpy
+    kernel (registered under "domain::OpType/numpy", see backends/cpu.py)."""
+    from .plugins.library import cpp_library_for
+    kernel = attrs.get("plugin_kernel")
+    if not isinstance(kernel, str) or kernel.endswith("/numpy"):
+        return None
+    return cpp_library_for(kernel)
 
 
 # --- the manifest: tagged, length-prefixed records --------------------------------------------
@@ -147,6 +169,7 @@ def _manifest(model, graph, outputs, probabilities, exe) -> tuple[bytes, list[tu
             exe.record.append(("add_constant", next_vid, np.ascontiguousarray(v.const, dtype=np.float32)))
             next_vid += 1
     kernels = iter(plan.step_kernels())
+    libraries: dict[str, str] = {}  # plugin kernel -> its library's file name (a hint for readers)
     for call in exe.record:
         if call[0] == "add_value":
             records.append(_Record(b"VALU").pack("i", call[1]).ints(call[2]).pack("B", 0))
@@ -157,11 +180,18 @@ def _manifest(model, graph, outputs, probabilities, exe) -> tuple[bytes, list[tu
             records.append(_Record(b"VALU").pack("i", call[1]).ints(arr.shape).pack("BQ", 1, offset))
         elif call[0] == "add_step":
             _, op, ins, outs, attrs, name = call
-            rec = _Record(b"STEP").str(op).str(name).str(next(kernels))
+            kernel = next(kernels)
+            if op == "plugin":  # the library's file name only: its path here means nothing elsewhere
+                lib = Path(_plugin_library(attrs)).name
+                libraries[attrs["plugin_kernel"]] = lib
+                kernel = f"plugin_{attrs['plugin_kernel']} ({lib})"
+            rec = _Record(b"STEP").str(op).str(name).str(kernel)
             rec.ints(ins, "i").ints(outs, "i").pack("I", len(attrs))
             for key, value in attrs.items():
                 _attr(rec, name, key, value)
             records.append(rec)
+    for kernel, lib in libraries.items():
+        records.append(_Record(b"PLUG").str(kernel).str(lib))
     for v in graph.inputs:
         records.append(_Record(b"INPT").str(v.name).str(v.dtype).ints(v.shape).pack("i", vids[id(v)]))
     for v, probs in zip(outputs, probabilities):

@@ -5,6 +5,10 @@
  *   capi_test leak MODEL IN                         RSS after 1,000 and 10,000 runs; load/free cycles
  *   capi_test load FILE                             status name and message of loading FILE
  *   capi_test misuse MODEL                          bad arguments: status names and messages
+ *   capi_test plugin LIB MODEL IN OUT               MODEL refused before LIB is loaded (status and
+ *                                                   message printed), LIB loaded from 4 threads at
+ *                                                   once, then MODEL loaded and run
+ *   capi_test loadplugin PATH                       status name and message of loading PATH
  *
  * IN/OUT files hold every input/output's float32 values back to back. Exit status 0 = checks
  * passed (the Python side compares OUT files against onnxruntime).
@@ -227,12 +231,45 @@ static int cmd_misuse(const char* model) {
   return 0;
 }
 
+static void* load_plugin_thread(void* lib) {
+  cnnrt_status s = cnnrt_load_plugin(lib);
+  if (s != CNNRT_OK) die("cnnrt_load_plugin in a thread", s);
+  return NULL;
+}
+
+static int cmd_plugin(const char* lib, const char* model, const char* in, const char* out) {
+  cnnrt_model* m = NULL;
+  cnnrt_status s = cnnrt_model_load(model, 1, NULL, &m);
+  printf("before %s %s\n", cnnrt_status_name(s), cnnrt_last_error());
+  if (s == CNNRT_OK || m != NULL) return 1;
+  pthread_t t[4]; /* concurrent loads of one library: all succeed, it registers once */
+  for (int k = 0; k < 4; ++k) pthread_create(&t[k], NULL, load_plugin_thread, (void*)lib);
+  for (int k = 0; k < 4; ++k) pthread_join(t[k], NULL);
+  job j;
+  job_init(&j, load(model));
+  job_read(&j, in);
+  s = job_run(&j);
+  if (s != CNNRT_OK) die("run", s);
+  job_write(&j, out);
+  cnnrt_model_free(j.m);
+  printf("after CNNRT_OK\n");
+  return 0;
+}
+
+static int cmd_loadplugin(const char* path) {
+  cnnrt_status s = cnnrt_load_plugin(path);
+  printf("%s %s\n", cnnrt_status_name(s), s == CNNRT_OK ? "" : cnnrt_last_error());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc >= 5 && strcmp(argv[1], "run") == 0 && (argc - 2) % 3 == 0) return cmd_run(argc - 2, argv + 2);
   if (argc == 6 && strcmp(argv[1], "threads") == 0) return cmd_threads(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
   if (argc == 4 && strcmp(argv[1], "leak") == 0) return cmd_leak(argv[2], argv[3]);
   if (argc == 3 && strcmp(argv[1], "load") == 0) return cmd_load(argv[2]);
   if (argc == 3 && strcmp(argv[1], "misuse") == 0) return cmd_misuse(argv[2]);
+  if (argc == 6 && strcmp(argv[1], "plugin") == 0) return cmd_plugin(argv[2], argv[3], argv[4], argv[5]);
+  if (argc == 3 && strcmp(argv[1], "loadplugin") == 0) return cmd_loadplugin(argv[2]);
   fprintf(stderr, "usage: see the comment at the top of capi_test.c\n");
   return 2;
 }

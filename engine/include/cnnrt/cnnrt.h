@@ -29,6 +29,10 @@
  *     num_threads workers (0: one per core), so several busy models share the cores.
  *   - Errors are per thread: cnnrt_last_error() is the message of the calling thread's last
  *     failed call.
+ *   - Plugin libraries: cnnrt_load_plugin may be called from any thread, also concurrently
+ *     (loads are serialized inside; loading one file twice is a no-op). Load the libraries a
+ *     model needs before cnnrt_model_load of that model; loading more while other models load
+ *     or run is safe. Kernels are never unloaded while the process lives.
  *
  * A file is compiled for one set of input shapes (its batch); it runs those shapes only.
  * All tensors are dense float32, row-major (NCHW for images).
@@ -63,7 +67,11 @@ typedef enum cnnrt_status {
   CNNRT_CORRUPT_FILE = 5,     /* truncated, or the checksum does not match */
   CNNRT_INVALID_MODEL = 6,    /* the checksum matches but the content is inconsistent */
   CNNRT_NOT_FOUND = 7,        /* the file carries no such item (e.g. no preprocessing) */
-  CNNRT_RUNTIME_ERROR = 8     /* a failure while running, e.g. out of memory */
+  CNNRT_RUNTIME_ERROR = 8,    /* a failure while running, e.g. out of memory */
+  CNNRT_PLUGIN_ERROR = 9      /* cnnrt_load_plugin: not a loadable library, no
+                                 cnnrt_plugin_register in it, or its registration failed;
+                                 cnnrt_model_load: the file has a plugin step whose kernel no
+                                 loaded plugin library registers (load that library first) */
 } cnnrt_status;
 
 /* The library's version ("0.1.0") and the model-file format version it reads. */
@@ -74,6 +82,15 @@ CNNRT_API const char* cnnrt_status_name(cnnrt_status status);
 /* The message of this thread's last failed call ("" if none); it names the file, input or
    step at fault. Valid until this thread's next failing call. */
 CNNRT_API const char* cnnrt_last_error(void);
+
+/* Loads a plugin library (a shared library exporting cnnrt_plugin_register, cnnrt/plugin.h:
+   the C++ kernels of custom ops, named "domain::OpType") and registers its kernels for this
+   process, as cnnrt.load_plugin does in Python (the same code). A model file whose steps run
+   plugin kernels needs their library loaded first. Loading the same file again succeeds and
+   changes nothing. Errors: CNNRT_IO_ERROR (no such file), CNNRT_PLUGIN_ERROR (not a loadable
+   library, no cnnrt_plugin_register symbol, or registration failed, e.g. a kernel name another
+   library already registered; then nothing of it stays registered); the message names the file. */
+CNNRT_API cnnrt_status cnnrt_load_plugin(const char* path);
 
 /* Reads and checks `path` (magic, format version, size, checksum) and compiles it for this
    machine: isa NULL or "auto" picks the best the CPU has ("avx512", "avx2", "portable", "ref"

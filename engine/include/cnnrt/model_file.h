@@ -21,8 +21,9 @@ class ModelFileError : public std::runtime_error {
  public:
   // Io: cannot open/read; NotModelFile: no magic; Version: another format version;
   // Truncated: shorter (or longer) than the header says; Corrupt: checksum mismatch;
-  // Invalid: checksum fine but the content is inconsistent (a writer bug or a forged file).
-  enum Kind { Io, NotModelFile, Version, Truncated, Corrupt, Invalid };
+  // Invalid: checksum fine but the content is inconsistent (a writer bug or a forged file);
+  // MissingPlugin: a plugin step's kernel is not registered in this process (load its library).
+  enum Kind { Io, NotModelFile, Version, Truncated, Corrupt, Invalid, MissingPlugin };
   ModelFileError(Kind kind, const std::string& msg) : std::runtime_error(msg), kind(kind) {}
   Kind kind;
 };
@@ -65,6 +66,9 @@ struct ModelFile {
   std::vector<ModelFileValue> values;
   std::vector<Step> steps;
   std::vector<std::string> kernels;   // per step, chosen at compile time
+  // PLUG records: plugin kernel name -> the file name of the library that provided it when the
+  // file was written (a hint for messages; never opened).
+  std::vector<std::pair<std::string, std::string>> plugin_libraries;
   std::vector<ModelFileInput> inputs;
   std::vector<ModelFileOutput> outputs;
   bool has_preprocess = false;
@@ -82,7 +86,8 @@ struct ModelFile {
   std::unique_ptr<Plan> make_plan(int num_threads, const std::string& isa);
 };
 
-ModelFile read_model_file(const std::string& path);  // throws ModelFileError naming path
+// Throws ModelFileError naming path; MissingPlugin when a plugin step's kernel is not registered.
+ModelFile read_model_file(const std::string& path);
 
 // True when the file starts with the magic bytes (false for a missing or short file).
 bool is_model_file(const std::string& path);

@@ -6,8 +6,10 @@
  *
  * which calls r->add_kernel(r, "domain::OpType", run, user_data) once per op it implements
  * and returns 0 (non-zero: it failed; put the reason in r's error buffer with set_error).
- * `cnnrt.load_plugin(path)` dlopens the library and calls it; the op's shape and cost still
- * come from Python (`cnnrt.register_op`), the kernel from here. Only plain C types cross the
+ * `cnnrt.load_plugin(path)` (or `cnnrt_load_plugin(path)` in the C API, cnnrt.h) dlopens the
+ * library and calls it; the op's shape and cost still come from Python (`cnnrt.register_op`),
+ * the kernel from here. A .cnnrt file saved with such a kernel names it; load the library
+ * before the file. Only plain C types cross the
  * boundary, so a plugin builds with any C or C++ compiler and never links against cnnrt:
  *
  *     c++ -O2 -shared -fPIC -I$(python -c "import cnnrt; print(cnnrt.plugin_include_dir())") \

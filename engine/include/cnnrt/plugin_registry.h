@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cnnrt/plugin.h"
+#include "cnnrt/plugin_library.h"
 
 namespace cnnrt {
 
@@ -25,10 +26,6 @@ bool unregister_plugin_kernel(const std::string& name);
 PluginKernel find_plugin_kernel(const std::string& name);
 std::vector<std::string> plugin_kernel_names();
 
-// dlopens `path`, calls its cnnrt_plugin_register and returns the names it registered. On any
-// failure (no file, no symbol, the function fails or registers a taken name) nothing stays
-// registered and std::invalid_argument says what went wrong, naming the file.
-std::vector<std::string> load_plugin_library(const std::string& path);
 
 // What a step throws when its kernel fails at run time (a plugin kernel's error status); the
 // executor rethrows it naming the step. The bindings raise it as RuntimeError, not ValueError.

@@ -1,6 +1,8 @@
 """cnnrt.load_plugin: C++ kernels from a shared library (the C ABI of engine/include/cnnrt/
 plugin.h). The engine dlopens it and keeps its kernels by name ("domain::OpType"); the custom op
-of that name (cnnrt.register_op, before or after loading) then runs them on the cpu backend."""
+of that name (cnnrt.register_op, before or after loading) then runs them on the cpu backend.
+The engine's loader (cnnrt::load_plugin_library) is the one behind the C API's cnnrt_load_plugin
+too; a .cnnrt file with a plugin step needs its library loaded here first."""
 
 from __future__ import annotations
 
@@ -23,9 +25,7 @@ def load_plugin(path: str | os.PathLike) -> list[str]:
     if not os.path.isfile(p):
         raise PluginError(f"{p}: no such plugin library")
     key = os.path.realpath(p)
-    if key in _LOADED:
-        return list(_LOADED[key])
-    try:
+    try:  # the engine's loader makes a repeated load a no-op (and reloads a dropped kernel)
         names = list(_engine().load_plugin(p))
     except ValueError as e:
         raise PluginError(str(e)) from None
