@@ -271,7 +271,7 @@ def test_cnnrt_load_plugin_errors_name_the_library(capi_test, tmp_path):
 #include <cnnrt/plugin.h>
 extern "C" int cnnrt_plugin_register(const cnnrt_registrar* r) {
   r->set_error(r, "the GPU this needs is missing");
-  return CNNRT_ERROR;
+  return CNNRT_KERNEL_ERROR;
 }""", "failing")
     (tmp_path / "junk.so").write_bytes(b"not an ELF file")
     cases = {tmp_path / "nothere.so": ("CNNRT_IO_ERROR", "nothere.so: no such plugin library"),

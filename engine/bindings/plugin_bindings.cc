@@ -51,7 +51,7 @@ int python_trampoline(const cnnrt_tensor* in, int32_t n_in, const cnnrt_tensor* 
                       const cnnrt_attrs* attrs, void* user_data, char* err, size_t err_len) {
   if (!Py_IsInitialized()) {
     write_error(err, err_len, "a numpy kernel cannot run: the Python interpreter is not running");
-    return CNNRT_ERROR;
+    return CNNRT_KERNEL_ERROR;
   }
   py::gil_scoped_acquire gil;
   try {
@@ -62,14 +62,14 @@ int python_trampoline(const cnnrt_tensor* in, int32_t n_in, const cnnrt_tensor* 
     for (int32_t i = 0; i < n_out; ++i) outs.append(view(out[i], base, true));
     py::handle fn(static_cast<PyObject*>(user_data));
     fn(ins, outs, attr_dict(attrs));
-    return CNNRT_OK;
+    return CNNRT_KERNEL_OK;
   } catch (py::error_already_set& e) {  // the message without pybind11's traceback
     const std::string type = py::str(e.type().attr("__name__")), msg = py::str(e.value());
     write_error(err, err_len, type == "RuntimeError" ? msg : type + ": " + msg);
   } catch (const std::exception& e) {
     write_error(err, err_len, e.what());
   }
-  return CNNRT_ERROR;
+  return CNNRT_KERNEL_ERROR;
 }
 
 }  // namespace

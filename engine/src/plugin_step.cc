@@ -44,16 +44,16 @@ int add_kernel(const cnnrt_registrar* r, const char* op, cnnrt_kernel_fn run, vo
   if (!valid_name(op) || !run) {
     l->error = std::string("add_kernel: op name must be \"domain::OpType\" and run non-NULL, got \"") +
                (op ? op : "(null)") + "\"";
-    return CNNRT_ERROR;
+    return CNNRT_KERNEL_ERROR;
   }
   try {
     register_plugin_kernel(op, PluginKernel{run, user_data, l->library, l->path}, false);
   } catch (const std::exception& e) {
     l->error = e.what();
-    return CNNRT_ERROR;
+    return CNNRT_KERNEL_ERROR;
   }
   l->added.push_back(op);
-  return CNNRT_OK;
+  return CNNRT_KERNEL_OK;
 }
 
 void set_error(const cnnrt_registrar* r, const char* message) {
@@ -137,7 +137,7 @@ std::vector<std::string> load_plugin_library(const std::string& path) {
                                 "function (declare it extern \"C\"; see cnnrt/plugin.h)");
   Loading l{{CNNRT_PLUGIN_ABI_VERSION, nullptr, &add_kernel, &set_error}, path, "", library, {}};
   l.r.context = &l;
-  int status = CNNRT_ERROR;
+  int status = CNNRT_KERNEL_ERROR;
   try {  // a C++ exception must not cross the C ABI, but if one does, clean up all the same
     status = reg(&l.r);
   } catch (const std::exception& e) {
@@ -145,7 +145,7 @@ std::vector<std::string> load_plugin_library(const std::string& path) {
   } catch (...) {
     l.error = "it threw a non-standard exception";
   }
-  if (status != CNNRT_OK || !l.error.empty()) {
+  if (status != CNNRT_KERNEL_OK || !l.error.empty()) {
     for (const auto& name : l.added) unregister_plugin_kernel(name);
     throw E(E::RegisterFailed, path + ": cnnrt_plugin_register failed (status " + std::to_string(status) +
                                    "): " + (l.error.empty() ? "no message" : l.error));
@@ -201,7 +201,7 @@ class PluginStep final : public StepKernel {
     const int status = k_.run(in.data(), int32_t(in.size()), out.data(), int32_t(out.size()), &attrs,
                               k_.user_data, err, sizeof err);
     err[sizeof err - 1] = 0;
-    if (status != CNNRT_OK)
+    if (status != CNNRT_KERNEL_OK)
       throw StepRunError("kernel " + kernel_ + " (" + k_.origin + ") returned status " +
                          std::to_string(status) + ": " + (err[0] ? err : "no message"));
   }

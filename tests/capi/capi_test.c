@@ -14,6 +14,7 @@
  * passed (the Python side compares OUT files against onnxruntime).
  */
 #include <cnnrt/cnnrt.h>
+#include <cnnrt/plugin.h> /* both headers in one program: their names do not clash */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -35,20 +35,20 @@ int affine(const cnnrt_tensor* in, int32_t n_in, const cnnrt_tensor* out, int32_
   const cnnrt_attr* axes = cnnrt_find_attr(attrs, "axes");
   if (scale < 0) {
     std::snprintf(err, err_len, "negative scale %g", scale);
-    return CNNRT_ERROR;
+    return CNNRT_KERNEL_ERROR;
   }
   if (n_in != 1 || n_out != 1 || !off || off->kind != CNNRT_ATTR_FLOATS || !tag ||
       tag->kind != CNNRT_ATTR_STRING || !axes || axes->kind != CNNRT_ATTR_INTS || axes->n != 2 ||
       cnnrt_find_attr(attrs, "plugin_kernel")) {
     std::snprintf(err, err_len, "bad arguments");
-    return CNNRT_ERROR;
+    return CNNRT_KERNEL_ERROR;
   }
   const int64_t c = in[0].shape[1], inner = in[0].shape[2];
   const int64_t total = in[0].shape[0] * c * inner;
   for (int64_t i = 0; i < total; ++i)
     out[0].data[i] = float(scale) * in[0].data[i] + float(off->floats[(i / inner) % c]) +
                      float(std::strlen(tag->s));
-  return CNNRT_OK;
+  return CNNRT_KERNEL_OK;
 }
 
 std::unique_ptr<Plan> make_plan(double scale) {

@@ -12,7 +12,7 @@ from plugin_build import build_plugin
 from oracle import assert_close, random_input
 
 # test.cpp::Affine: y = scale * x + offsets[c] (per channel, axis 1), then mode "relu" or "none";
-# status CNNRT_ERROR with a message when scale is negative (to test kernel errors).
+# status CNNRT_KERNEL_ERROR with a message when scale is negative (to test kernel errors).
 AFFINE = r"""
 #include <cnnrt/plugin.h>
 #include <cstdio>
@@ -23,11 +23,11 @@ static int affine(const cnnrt_tensor* in, int32_t n_in, const cnnrt_tensor* out,
   const double scale = cnnrt_attr_float(attrs, "scale", 1.0);
   const cnnrt_attr* offsets = cnnrt_find_attr(attrs, "offsets");
   const cnnrt_attr* mode = cnnrt_find_attr(attrs, "mode");
-  if (scale < 0) { std::snprintf(err, err_len, "scale %g must not be negative", scale); return CNNRT_ERROR; }
+  if (scale < 0) { std::snprintf(err, err_len, "scale %g must not be negative", scale); return CNNRT_KERNEL_ERROR; }
   const int64_t c = in[0].shape[1];
   if (!offsets || offsets->kind != CNNRT_ATTR_FLOATS || offsets->n != c || !mode || mode->kind != CNNRT_ATTR_STRING) {
     std::snprintf(err, err_len, "needs offsets (%lld floats) and mode", (long long)c);
-    return CNNRT_ERROR;
+    return CNNRT_KERNEL_ERROR;
   }
   int64_t inner = 1, total = 1;
   for (int32_t d = 0; d < in[0].ndim; ++d) total *= in[0].shape[d];
@@ -38,7 +38,7 @@ static int affine(const cnnrt_tensor* in, int32_t n_in, const cnnrt_tensor* out,
     float y = float(scale) * in[0].data[i] + float(offsets->floats[(i / inner) % c]);
     out[0].data[i] = relu && y < 0 ? 0.f : y;
   }
-  return CNNRT_OK;
+  return CNNRT_KERNEL_OK;
 }
 
 static int calls = 0;
@@ -136,7 +136,7 @@ static int k(const cnnrt_tensor*, int32_t, const cnnrt_tensor*, int32_t, const c
 extern "C" int cnnrt_plugin_register(const cnnrt_registrar* r) {
   r->add_kernel(r, "test.fail::First", &k, nullptr);
   r->set_error(r, "the GPU this needs is missing");
-  return CNNRT_ERROR;
+  return CNNRT_KERNEL_ERROR;
 }"""
     lib = build_plugin(tmp_path, source, "failing")
     with pytest.raises(cnnrt.PluginError, match=r"libfailing.so: cnnrt_plugin_register failed \(status 1\): "

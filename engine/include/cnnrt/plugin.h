@@ -17,7 +17,7 @@
  *
  * Tensors are dense row-major float32. A kernel may be called from several threads at once
  * (concurrent runs of one model): keep no mutable state outside its arguments. It returns
- * CNNRT_OK, or an error status after writing a message into err (at most err_len bytes,
+ * CNNRT_KERNEL_OK, or an error status after writing a message into err (at most err_len bytes,
  * NUL-terminated); cnnrt raises it as an error naming the node.
  */
 #ifndef CNNRT_PLUGIN_H_
@@ -32,8 +32,8 @@ extern "C" {
 #endif
 
 #define CNNRT_PLUGIN_ABI_VERSION 1
-#define CNNRT_OK 0
-#define CNNRT_ERROR 1
+#define CNNRT_KERNEL_OK 0
+#define CNNRT_KERNEL_ERROR 1
 
 typedef struct cnnrt_tensor {
   float* data;           /* inputs: read only; outputs: the kernel writes every element */
@@ -67,7 +67,7 @@ typedef int (*cnnrt_kernel_fn)(const cnnrt_tensor* inputs, int32_t n_inputs,
 typedef struct cnnrt_registrar {
   int32_t abi_version;  /* CNNRT_PLUGIN_ABI_VERSION of the engine loading the plugin */
   void* context;        /* the engine's; pass r itself back */
-  /* Returns CNNRT_OK, or CNNRT_ERROR when the name is taken or malformed. */
+  /* Returns CNNRT_KERNEL_OK, or CNNRT_KERNEL_ERROR when the name is taken or malformed. */
   int (*add_kernel)(const struct cnnrt_registrar* r, const char* op, cnnrt_kernel_fn run,
                     void* user_data);
   void (*set_error)(const struct cnnrt_registrar* r, const char* message);

@@ -1,5 +1,5 @@
-// Loading plugin libraries and asking which kernels are registered, without cnnrt/plugin.h's C
-// declarations (its CNNRT_OK macro would clash with cnnrt.h's status enum in the C API).
+// Loading plugin libraries and asking which kernels are registered: the part of the plugin
+// registry the model-file reader and the C API need, without the kernel ABI (cnnrt/plugin.h).
 #pragma once
 #include <stdexcept>
 #include <string>
