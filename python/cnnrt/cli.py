@@ -6,7 +6,7 @@
     cnnrt verify MODEL                              cnnrt vs onnxruntime, first diverging layer
     cnnrt zoo list | cnnrt zoo export NAME -o FILE  the model builders
     cnnrt compare [--models a,b] [--include-l2]     the survey's table, measured
-    cnnrt compile MODEL -o FILE.cnnrt [--batch N] [--precision fp32]   the optimized model as a compiled file
+    cnnrt compile MODEL -o FILE.cnnrt [--batch N] [--plugin LIB]   the optimized model as a compiled file
     cnnrt backends                                  registered backends
 """
 
@@ -168,6 +168,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_compile(args) -> int:
+    for lib in args.plugin or ():  # C++ kernels of custom ops (the ops come from cnnrt.ops packages)
+        cnnrt.load_plugin(lib)
     m = cnnrt.load(resolve_model(args.model), precision=args.precision)  # cpu: fp32 only, says so
     m.save(args.output, batch=args.batch)
     print(f"wrote {args.output} ({os.path.getsize(args.output) / 2**20:.1f} MiB, batch {args.batch or 1}; "
@@ -247,6 +249,8 @@ def main(argv=None) -> int:
     o.add_argument("-o", "--output", required=True, help="the .cnnrt file to write")
     o.add_argument("--batch", type=int, default=None, help="the batch it is compiled for (default 1)")
     o.add_argument("--precision", default="fp32", help="fp32 (the cpu engine's only precision today)")
+    o.add_argument("--plugin", action="append", metavar="LIB",
+                   help="a plugin library with C++ kernels the model's custom ops need (repeatable)")
     o.set_defaults(func=cmd_compile)
     b = sub.add_parser("backends", help="list backends")
     b.set_defaults(func=lambda a: print("\n".join(cnnrt.backends())) or 0)

@@ -57,6 +57,20 @@ def test_cpp_kernel_step_round_trips(saved_shuffle):
     assert b"PLUG" in data and LIB_NAME.encode() in data and str(path.parent).encode() not in data
 
 
+def test_cli_compile_loads_the_plugin_library(tmp_path):
+    import onnx
+    from cnnrt.cli import main
+
+    lib = build_shuffle_library(tmp_path)
+    register_shuffle()  # as an installed package's cnnrt.ops entry point would
+    model, weights = shuffle_model(np.random.default_rng())
+    onnx.save(model, tmp_path / "shuffle.onnx")
+    assert main(["compile", str(tmp_path / "shuffle.onnx"), "-o", str(tmp_path / "s.cnnrt"),
+                 "--plugin", lib]) == 0
+    x = random_input((1, 3, 8, 8), np.random.default_rng())
+    assert_close(cnnrt.load(str(tmp_path / "s.cnnrt")).run(x)["y"], reference(weights, x), rtol=1e-4)
+
+
 def test_reader_refuses_a_plugin_kernel_not_loaded(saved_shuffle, tmp_path):
     """A fresh process (empty kernel registry): refused by name with what to do; after
     cnnrt.load_plugin the same file loads and gives this process's results."""
