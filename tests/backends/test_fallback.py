@@ -67,6 +67,10 @@ def test_unsupported_nodes_fall_back_to_cpu_and_match_onnxruntime(toy):
         out = m.run(x)
         for name, ref in zip(("y", "s"), run_ort(m_onnx, {"x": x})):
             assert_close(out[name], ref, 1e-4, what=f"{name}, batch {batch}")
+    bufs = {name: np.empty_like(a) for name, a in out.items()}  # the caller's buffers work too
+    assert all(m.run(x, out=bufs)[n] is bufs[n] for n in bufs)
+    for name, ref in zip(("y", "s"), run_ort(m_onnx, {"x": x})):
+        assert_close(bufs[name], ref, 1e-4, what=f"{name} into a caller buffer")
     report = m.compiled().report
     assert report["backend"] == "cpu+elementwise"
     assert report["node_backends"] == {"conv1": "cpu", "pool": "cpu", "sig": "elementwise",

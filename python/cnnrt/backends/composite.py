@@ -23,7 +23,7 @@ class Segment:
 
 class CompositeExecutable(Executable):
     def __init__(self, graph: Graph, segments: list[Segment]):
-        self.segments = segments
+        self.graph, self.segments = graph, segments
         self._inputs = [(id(v), v.name, tuple(v.shape)) for v in graph.inputs]
         # (key, constant or None, whether it is a graph input that must be copied out)
         self._outputs = [(id(v), v.const, any(v is i for i in graph.inputs)) for v in graph.outputs]
