@@ -127,3 +127,13 @@ def test_device_input_is_refused_not_copied(case):
     _, m = case
     with pytest.raises(cnnrt.InputError, match=r"input 'x' lives on device cuda:1"):
         m.run(_DeviceTensor())
+
+
+def test_an_executable_without_its_graph_says_out_cannot_be_checked():
+    from cnnrt.backends.base import Executable
+
+    class PluginExecutable(Executable):  # a third-party backend's, keeping no graph
+        pass
+
+    with pytest.raises(cnnrt.BackendError, match=r"PluginExecutable .* run\(\) without out="):
+        PluginExecutable().output_shapes()

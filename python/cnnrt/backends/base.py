@@ -30,7 +30,12 @@ class Executable:
     graph: Graph
 
     def output_shapes(self) -> list[tuple[int, ...]]:
-        return [tuple(int(d) for d in v.shape) for v in self.graph.outputs]
+        graph = getattr(self, "graph", None)  # a plugin's executable may not keep one
+        if graph is None:
+            from ..errors import BackendError
+            raise BackendError(f"{type(self).__name__} does not keep its graph, so its output "
+                               "shapes are unknown: run() without out=")
+        return [tuple(int(d) for d in v.shape) for v in graph.outputs]
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError
