@@ -70,7 +70,7 @@ class Model:
         shapes = dict(shapes or {})
         for v in self.graph.inputs:  # the key is the bound shapes: () and (1, ...) are one entry
             if v.name not in shapes and v.shape is not None:
-                shapes[v.name] = tuple(d if isinstance(d, int) else 1 for d in v.shape)
+                shapes[v.name] = v.bound_shape()
         key = tuple(tuple(shapes.get(v.name, ())) for v in self.graph.inputs)
         with self._lock:
             exe = self._compiled.get(key)
@@ -223,8 +223,7 @@ class Model:
     # --- insight -------------------------------------------------------------------------
     def summary(self, batch: int = 1) -> "Summary":
         """Per-layer params/MACs/FLOPs/shape for the graph as given, and the optimized totals."""
-        shapes = {v.name: tuple(batch if not isinstance(d, int) else d for d in v.shape)
-                  for v in self.graph.inputs if v.shape is not None}
+        shapes = {v.name: v.bound_shape(batch) for v in self.graph.inputs if v.shape is not None}
         full = self._graph_with_weights()
         given = prepare(full, shapes, optimize=False)
         optimized = prepare(full, shapes, optimize=True)

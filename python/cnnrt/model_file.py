@@ -61,7 +61,7 @@ def save(model, path, batch: int | None = None) -> None:
     for v in model.graph.inputs:
         if v.shape is None:
             raise BackendError(f"{source}: input {v.name!r} has no declared shape to compile for")
-        dims = [d if isinstance(d, int) else 1 for d in v.shape]
+        dims = list(v.bound_shape())
         if batch is not None and dims:
             dims[0] = int(batch)
         shapes[v.name] = tuple(dims)

@@ -125,8 +125,7 @@ def summarize(model, backend: str = "cpu", batch: int = 1, num_threads: int = 0,
     be = get_backend(backend)
     s = GraphSummary(graph.source, backend, Counter(op for _, op in graph.source_nodes))
     s.preprocess = Preprocess.from_metadata(graph.metadata).describe()
-    shapes = {v.name: tuple(d if isinstance(d, int) else batch for d in v.shape)
-              for v in graph.inputs if v.shape is not None}
+    shapes = {v.name: v.bound_shape(batch) for v in graph.inputs if v.shape is not None}
     given = prepare(graph, shapes, optimize=False)
     optimized = prepare(graph, shapes, optimize=True)
     s.given, s.optimized = account(given), account(optimized)

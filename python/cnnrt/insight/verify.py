@@ -138,8 +138,7 @@ def _random_feeds(m, seed: int) -> dict[str, np.ndarray]:
         if v.shape is None or not v.dtype.startswith("float"):
             raise InputError(f"{m.graph.source}: input {v.name!r} ({v.dtype}, shape {v.shape}): "
                              "verify draws float inputs of a known rank")
-        feeds[v.name] = rng.standard_normal([d if isinstance(d, int) else 1 for d in v.shape]
-                                            ).astype(v.dtype)
+        feeds[v.name] = rng.standard_normal(v.bound_shape()).astype(v.dtype)
     return feeds
 
 

@@ -42,6 +42,10 @@ class Value:
     def is_const(self) -> bool:
         return self.const is not None
 
+    def bound_shape(self, symbolic: int = 1) -> tuple:
+        """The shape with every symbolic dim (a name such as "N") set to `symbolic`."""
+        return tuple(d if isinstance(d, int) else symbolic for d in self.shape)
+
     @property
     def size(self) -> int:
         """Element count (shape must be concrete)."""
